@@ -23,7 +23,7 @@ export interface SoftmaxReferenceOptions {
   scale?: number;
   /**
    * The keys query `query` attends to, as a 0/1 mask over flat key positions (default: all keys). A query
-   * that attends to none gets NaN outputs, as in PyTorch's `scaled_dot_product_attention`.
+   * that attends to none gets zero outputs, as from core's `sdpa` (PyTorch gives NaN there).
    */
   keyMask?: (query: number) => Uint8Array;
   /** A term added to the scaled logit of (batch, head, query, key), e.g. a relative positional bias. */
@@ -47,7 +47,12 @@ function readQkv(op: string, inputs: AttentionInputs, shape: AttentionShape, sca
     const t: Tensor = inputs[name];
     t.assertAlive(op, name);
     if (!t.backend.readSync) {
-      throw new ValueError(op, name, 'a tensor on a backend with synchronous readback (e.g. cpu)', t.backend.name);
+      throw new ValueError(
+        op,
+        name,
+        'a tensor on a backend with synchronous readback (e.g. cpu)',
+        t.backend.name,
+      );
     }
     const want = name === 'v' ? [...expected.slice(0, -1), t.shape[t.rank - 1]] : expected;
     if (t.rank !== want.length || t.shape.some((d, i) => d !== want[i])) {
@@ -133,10 +138,7 @@ export function softmaxAttentionReference(
     for (let r = 0; r < rows.length; r++) {
       for (let h = 0; h < heads; h++) {
         const outOff = ((b * rows.length + r) * heads + h) * valueDim;
-        if (!weightsInto(x, b, h, rows[r], opts, w)) {
-          values.fill(Number.NaN, outOff, outOff + valueDim);
-          continue;
-        }
+        if (!weightsInto(x, b, h, rows[r], opts, w)) continue; // no key: the output stays 0
         for (let j = 0; j < n; j++) {
           if (w[j] === 0) continue;
           const vOff = ((b * n + j) * heads + h) * valueDim;

@@ -85,16 +85,27 @@ export function formatWorkload(w: AttentionShape & { params?: AttentionWorkload[
   return [`B${w.batch}`, w.tokens.join('x'), `H${w.heads}`, `d${w.headDim}`, ...params].join(' ');
 }
 
+/** A query position with a name, as picked by {@link landmarkQueries}. */
+export interface LandmarkQuery {
+  /** `'corner'`, `'edge'` or `'centre'`. */
+  label: string;
+  /** Flat (row-major) token index. */
+  index: number;
+}
+
 /**
- * Query positions worth drawing: a corner, the middle of an edge and the centre of the grid (for a sequence:
- * the first, a quarter-way and the middle token). Boundary queries are where windowed and causal patterns
+ * Query positions worth drawing: a corner, the middle of an edge (of the top row; for video, in the middle
+ * frame) and the centre of the grid (for a sequence: the first, a quarter-way and the middle token). Boundary queries are where windowed and causal patterns
  * differ most from their interior shape.
  */
-export function landmarkQueries(tokens: readonly number[]): { label: string; index: number }[] {
+export function landmarkQueries(tokens: readonly number[]): LandmarkQuery[] {
   const corner = tokens.map(() => 0);
   const centre = tokens.map((d) => Math.floor(d / 2));
-  // For a grid the edge point sits on the first axis' border, halfway along the others.
-  const edge = tokens.length === 1 ? [Math.floor(tokens[0] / 4)] : [0, ...centre.slice(1)];
+  // For an image the edge point is the middle of the top row; for video, of the middle frame's top row.
+  const edge =
+    tokens.length === 1
+      ? [Math.floor(tokens[0] / 4)]
+      : centre.map((c, a) => (a === tokens.length - 2 ? 0 : c));
   return [
     { label: 'corner', index: tokenIndex(tokens, corner) },
     { label: 'edge', index: tokenIndex(tokens, edge) },
@@ -109,13 +120,19 @@ export function landmarkQueries(tokens: readonly number[]): { label: string; ind
  * is at least the number of tokens.
  */
 export function sampleQueryRows(tokens: readonly number[], count: number, seed = 0): number[] {
-  if (!positiveInt(count)) throw new ValueError('sampleQueryRows', 'count', 'a positive integer', String(count));
+  if (!positiveInt(count))
+    throw new ValueError('sampleQueryRows', 'count', 'a positive integer', String(count));
   const n = tokenCount({ tokens });
   if (count >= n) return Array.from({ length: n }, (_, i) => i);
   const picked = new Set<number>();
   const corners = 1 << tokens.length;
   for (let c = 0; c < corners && picked.size < count; c++) {
-    picked.add(tokenIndex(tokens, tokens.map((d, a) => ((c >> a) & 1 ? d - 1 : 0))));
+    picked.add(
+      tokenIndex(
+        tokens,
+        tokens.map((d, a) => ((c >> a) & 1 ? d - 1 : 0)),
+      ),
+    );
   }
   for (const q of landmarkQueries(tokens)) if (picked.size < count) picked.add(q.index);
   const gen = new Generator(seed);
@@ -133,7 +150,12 @@ export function gatherQueryRows(
   rows: readonly number[],
 ): Float64Array {
   if (shape.length < 4) {
-    throw new ShapeError('gatherQueryRows', 'shape', '[batch, ...tokens, heads, dim]', `[${shape.join(', ')}]`);
+    throw new ShapeError(
+      'gatherQueryRows',
+      'shape',
+      '[batch, ...tokens, heads, dim]',
+      `[${shape.join(', ')}]`,
+    );
   }
   const batch = shape[0];
   const heads = shape[shape.length - 2];

@@ -4,7 +4,10 @@ import { allocArray, type DType, dtypeOfArray, type TypedArray } from '../dtype.
 import { DTypeError, fmtShape, ShapeError, ValueError } from '../errors.js';
 import { checkShape, sizeOf } from '../shape.js';
 import { makeTensor } from './make.js';
-import type { NestedArray, Tensor } from './tensor.js';
+import type { Tensor } from './tensor.js';
+
+/** Values accepted by {@link tensor}: numbers or booleans, nested to any depth. */
+export type NestedInput = number | boolean | readonly NestedInput[];
 
 /** Where and how to create a tensor. */
 export interface CreateOptions {
@@ -25,8 +28,8 @@ function backendFor(op: string, opts?: CreateOptions): Backend {
 
 function flattenNested(
   op: string,
-  values: NestedArray | boolean | readonly unknown[],
-): { flat: number[]; shape: number[] } {
+  values: NestedInput | readonly unknown[],
+): { flat: number[]; shape: number[]; bools: boolean } {
   const shape: number[] = [];
   let probe: unknown = values;
   while (Array.isArray(probe)) {
@@ -68,7 +71,7 @@ function flattenNested(
  * const y = tensor(new Float32Array(6), { shape: [2, 3] });
  */
 export function tensor(
-  values: NestedArray | boolean | readonly (number | boolean)[] | TypedArray,
+  values: NestedInput | TypedArray,
   opts?: CreateOptions & { shape?: readonly number[] },
 ): Tensor {
   let flat: ArrayLike<number>;
@@ -78,7 +81,7 @@ export function tensor(
     flat = values as TypedArray;
     shape = opts?.shape ? [...opts.shape] : [flat.length];
   } else {
-    const r = flattenNested('tensor', values as NestedArray);
+    const r = flattenNested('tensor', values as NestedInput);
     flat = r.flat;
     bools = r.bools;
     shape = opts?.shape ? [...opts.shape] : r.shape;

@@ -45,16 +45,19 @@ export function gradcheck(
     const wrt = opts.wrt ?? xs.map((x, i) => (isFloat(x.dtype) ? i : -1)).filter((i) => i >= 0);
     const probe = f(...xs);
     const gen = new Generator(opts.seed ?? 0);
-    const w = tensor(
-      Float64Array.from({ length: probe.size }, () => gen.normal()),
-      { shape: probe.shape, dtype: 'float64', backend: 'cpu' },
-    );
-    const scalarF = (...a: Tensor[]) => sum(mul(cast(f(...a), 'float64'), w));
-    const { grads } = valueAndGrad(scalarF)(...xs);
+    const w = tensor(Float64Array.from({ length: probe.size }, () => gen.normal()), {
+      shape: probe.shape,
+      dtype: 'float64',
+      backend: 'cpu',
+    });
+    // Only the checked inputs become variables; the others (int indices, masks) stay constants.
+    const withWrt = (vars: Tensor[]) => xs.map((x, k) => (wrt.includes(k) ? vars[wrt.indexOf(k)] : x));
+    const scalarF = (...vars: Tensor[]) => sum(mul(cast(f(...withWrt(vars)), 'float64'), w));
+    const { grads } = valueAndGrad(scalarF)(...wrt.map((i) => xs[i]));
     for (const i of wrt) {
       const x = xs[i];
       const base = x.dataSync() as Float64Array;
-      const analytic = grads[i].dataSync();
+      const analytic = grads[wrt.indexOf(i)].dataSync();
       for (let j = 0; j < x.size; j++) {
         const evalAt = (v: number) =>
           tidy(() => {

@@ -1,9 +1,54 @@
 import { describe, expect, it } from 'vitest';
 import {
-  abs, add, ceil, clamp, cos, div, elu, eq, erf, exp, expm1, floor, ge, gelu, gt, le, leakyRelu, log, log1p,
-  logicalAnd, logicalNot, logicalOr, logicalXor, lt, maximum, minimum, mul, ne, neg, pow, reciprocal, relu,
-  round, rsqrt, sigmoid, sign, silu, sin, softplus, sqrt, square, sub, tanh, tensor, where, cast, randomNormal,
-  randomUniform, type Tensor,
+  abs,
+  add,
+  cast,
+  ceil,
+  clamp,
+  cos,
+  div,
+  elu,
+  eq,
+  erf,
+  exp,
+  expm1,
+  floor,
+  ge,
+  gelu,
+  gt,
+  le,
+  leakyRelu,
+  log,
+  log1p,
+  logicalAnd,
+  logicalNot,
+  logicalOr,
+  logicalXor,
+  lt,
+  maximum,
+  minimum,
+  mul,
+  ne,
+  neg,
+  pow,
+  randomNormal,
+  randomUniform,
+  reciprocal,
+  relu,
+  round,
+  rsqrt,
+  sigmoid,
+  sign,
+  silu,
+  sin,
+  softplus,
+  sqrt,
+  square,
+  sub,
+  type Tensor,
+  tanh,
+  tensor,
+  where,
 } from '../../src/index.js';
 import { assertClose, backendsUnderTest, gradcheck } from '../../src/testing/index.js';
 
@@ -36,7 +81,12 @@ const unaryCases: [string, (x: Tensor) => Tensor, (v: number) => number, [number
   ['relu', relu, (v) => (v > 0 ? v : 0), [-3, 3]],
   ['silu', silu, (v) => v / (1 + Math.E ** -v), [-5, 5]],
   ['gelu', (x) => gelu(x), (v) => 0.5 * v * (1 + erfRef(v / Math.SQRT2)), [-4, 4]],
-  ['gelu-tanh', (x) => gelu(x, { approximate: 'tanh' }), (v) => 0.5 * v * (1 + Math.tanh(0.7978845608028654 * (v + 0.044715 * v ** 3))), [-4, 4]],
+  [
+    'gelu-tanh',
+    (x) => gelu(x, { approximate: 'tanh' }),
+    (v) => 0.5 * v * (1 + Math.tanh(0.7978845608028654 * (v + 0.044715 * v ** 3))),
+    [-4, 4],
+  ],
   ['elu', (x) => elu(x, 0.7), (v) => (v > 0 ? v : 0.7 * (Math.E ** v - 1)), [-3, 3]],
   ['leakyRelu', (x) => leakyRelu(x, 0.2), (v) => (v > 0 ? v : 0.2 * v), [-3, 3]],
   ['softplus', (x) => softplus(x, { beta: 2 }), (v) => Math.log(1 + Math.E ** (2 * v)) / 2, [-3, 3]],
@@ -53,16 +103,29 @@ describe.each(backendsUnderTest())('elementwise on %s', (backend) => {
     await assertClose(f(x), expected);
   });
 
-  it.each(unaryCases.filter(([n]) => n !== 'clamp' && n !== 'relu' && n !== 'abs' && n !== 'leakyRelu' && n !== 'elu'))(
-    '%s gradient matches finite differences',
-    (_name, f, _ref, [lo, hi]) => {
-      gradcheck(f, [rand([2, 3], lo, hi, 5)]);
-    },
-  );
+  it.each(
+    unaryCases.filter(
+      ([n]) => n !== 'clamp' && n !== 'relu' && n !== 'abs' && n !== 'leakyRelu' && n !== 'elu',
+    ),
+  )('%s gradient matches finite differences', (_name, f, _ref, [lo, hi]) => {
+    gradcheck(f, [rand([2, 3], lo, hi, 5)]);
+  });
 
   it('kinked functions have gradients away from the kink', () => {
-    const x = tensor([[-1.5, -0.3, 0.4], [0.8, 1.2, -2.2]], { backend });
-    for (const f of [relu, abs, (t: Tensor) => leakyRelu(t, 0.1), (t: Tensor) => elu(t, 0.5), (t: Tensor) => clamp(t, -1, 1)]) {
+    const x = tensor(
+      [
+        [-1.5, -0.3, 0.4],
+        [0.8, 1.2, -2.2],
+      ],
+      { backend },
+    );
+    for (const f of [
+      relu,
+      abs,
+      (t: Tensor) => leakyRelu(t, 0.1),
+      (t: Tensor) => elu(t, 0.5),
+      (t: Tensor) => clamp(t, -1, 1),
+    ]) {
       gradcheck(f, [x]);
     }
   });
@@ -88,15 +151,42 @@ describe.each(backendsUnderTest())('elementwise on %s', (backend) => {
   });
 
   it('binary arithmetic broadcasts', () => {
-    const a = tensor([[1, 2, 3], [4, 5, 6]], { backend });
+    const a = tensor(
+      [
+        [1, 2, 3],
+        [4, 5, 6],
+      ],
+      { backend },
+    );
     const b = tensor([[10], [20]], { backend });
-    expect(add(a, b).toArray()).toEqual([[11, 12, 13], [24, 25, 26]]);
-    expect(sub(a, b).toArray()).toEqual([[-9, -8, -7], [-16, -15, -14]]);
-    expect(mul(a, 2).toArray()).toEqual([[2, 4, 6], [8, 10, 12]]);
-    expect(div(a, b).toArray()).toEqual([[0.1, 0.2, 0.3].map((v) => Math.fround(v)), [0.2, 0.25, 0.3].map((v) => Math.fround(v))]);
-    expect(pow(a, 2).toArray()).toEqual([[1, 4, 9], [16, 25, 36]]);
-    expect(maximum(a, 3.5).toArray()).toEqual([[3.5, 3.5, 3.5], [4, 5, 6]]);
-    expect(minimum(a, tensor([2, 9, 1], { backend })).toArray()).toEqual([[1, 2, 1], [2, 5, 1]]);
+    expect(add(a, b).toArray()).toEqual([
+      [11, 12, 13],
+      [24, 25, 26],
+    ]);
+    expect(sub(a, b).toArray()).toEqual([
+      [-9, -8, -7],
+      [-16, -15, -14],
+    ]);
+    expect(mul(a, 2).toArray()).toEqual([
+      [2, 4, 6],
+      [8, 10, 12],
+    ]);
+    expect(div(a, b).toArray()).toEqual([
+      [0.1, 0.2, 0.3].map((v) => Math.fround(v)),
+      [0.2, 0.25, 0.3].map((v) => Math.fround(v)),
+    ]);
+    expect(pow(a, 2).toArray()).toEqual([
+      [1, 4, 9],
+      [16, 25, 36],
+    ]);
+    expect(maximum(a, 3.5).toArray()).toEqual([
+      [3.5, 3.5, 3.5],
+      [4, 5, 6],
+    ]);
+    expect(minimum(a, tensor([2, 9, 1], { backend })).toArray()).toEqual([
+      [1, 2, 1],
+      [2, 5, 1],
+    ]);
   });
 
   it('binary gradients with broadcasting', () => {
@@ -142,8 +232,17 @@ describe.each(backendsUnderTest())('elementwise on %s', (backend) => {
 
   it('where picks and routes gradients', () => {
     const c = tensor([[true, false, true]], { backend });
-    const a = tensor([[1, 2, 3], [4, 5, 6]], { backend });
-    expect(where(c, a, -1).toArray()).toEqual([[1, -1, 3], [4, -1, 6]]);
+    const a = tensor(
+      [
+        [1, 2, 3],
+        [4, 5, 6],
+      ],
+      { backend },
+    );
+    expect(where(c, a, -1).toArray()).toEqual([
+      [1, -1, 3],
+      [4, -1, 6],
+    ]);
     const b = rand([2, 1], -1, 1, 9);
     gradcheck((x, y) => where(c, x, y), [rand([2, 3], -1, 1, 8), b]);
     expect(() => where(a, a, a)).toThrow(/where: cond must be a bool tensor, got float32/);
@@ -164,7 +263,9 @@ describe.each(backendsUnderTest())('elementwise on %s', (backend) => {
     expect(() => add(tensor([1, 2, 3], { backend }), tensor([1, 2], { backend }))).toThrow(
       /add: shapes must be broadcastable, got \[3\] and \[2\]/,
     );
-    expect(() => gelu(tensor([1], { backend }), { approximate: 'fast' as 'tanh' })).toThrow(/gelu: approximate/);
+    expect(() => gelu(tensor([1], { backend }), { approximate: 'fast' as 'tanh' })).toThrow(
+      /gelu: approximate/,
+    );
     expect(() => clamp(tensor([1], { backend }), 2, 1)).toThrow(/clamp: min must be <= max/);
   });
 
@@ -180,7 +281,8 @@ describe.each(backendsUnderTest())('elementwise on %s', (backend) => {
     const ad = a.dataSync();
     const bd = b.dataSync();
     const expected: number[] = [];
-    for (let i = 0; i < 4; i++) for (let j = 0; j < 3; j++) for (let k = 0; k < 5; k++) expected.push(ad[i * 5 + k] * bd[j]);
+    for (let i = 0; i < 4; i++)
+      for (let j = 0; j < 3; j++) for (let k = 0; k < 5; k++) expected.push(ad[i * 5 + k] * bd[j]);
     await assertClose(mul(a, b), expected);
   });
 });

@@ -1,11 +1,29 @@
 import { describe, expect, it } from 'vitest';
 import {
-  argmax, argmin, logsumexp, max, mean, min, randomNormal, std, sum, sumToShape, tensor, variance,
+  argmax,
+  argmin,
+  logsumexp,
+  max,
+  mean,
+  min,
+  randomNormal,
+  std,
+  sum,
+  sumToShape,
+  tensor,
+  variance,
 } from '../../src/index.js';
 import { assertClose, backendsUnderTest, gradcheck } from '../../src/testing/index.js';
 
 describe.each(backendsUnderTest())('reductions on %s', (backend) => {
-  const x = () => tensor([[1, 5, 2], [7, -3, 4]], { backend });
+  const x = () =>
+    tensor(
+      [
+        [1, 5, 2],
+        [7, -3, 4],
+      ],
+      { backend },
+    );
 
   it('sum and mean over axes, with keepDims', () => {
     expect(sum(x()).item()).toBe(16);
@@ -38,7 +56,13 @@ describe.each(backendsUnderTest())('reductions on %s', (backend) => {
   });
 
   it('logsumexp is stable for large values', async () => {
-    const big = tensor([[1000, 1000], [-1000, -1001]], { backend });
+    const big = tensor(
+      [
+        [1000, 1000],
+        [-1000, -1001],
+      ],
+      { backend },
+    );
     await assertClose(logsumexp(big, { axis: 1 }), [1000 + Math.log(2), -1000 + Math.log(1 + Math.exp(-1))]);
     const neg = tensor([Number.NEGATIVE_INFINITY, Number.NEGATIVE_INFINITY], { backend });
     expect(logsumexp(neg).item()).toBe(Number.NEGATIVE_INFINITY);
@@ -62,7 +86,13 @@ describe.each(backendsUnderTest())('reductions on %s', (backend) => {
   });
 
   it('sumToShape undoes broadcasting', () => {
-    const g = tensor([[1, 2, 3], [4, 5, 6]], { backend });
+    const g = tensor(
+      [
+        [1, 2, 3],
+        [4, 5, 6],
+      ],
+      { backend },
+    );
     expect(sumToShape(g, [3]).toArray()).toEqual([5, 7, 9]);
     expect(sumToShape(g, [2, 1]).toArray()).toEqual([[6], [15]]);
     expect(sumToShape(g, []).item()).toBe(21);
@@ -71,6 +101,8 @@ describe.each(backendsUnderTest())('reductions on %s', (backend) => {
   it('rejects bad axes', () => {
     expect(() => sum(x(), { axis: 2 })).toThrow(/sum: axis must be an integer in \[-2, 1\], got 2/);
     expect(() => sum(x(), { axis: [0, -2] })).toThrow(/sum: axis must be distinct axes/);
-    expect(() => logsumexp(tensor([1], { dtype: 'int32', backend }))).toThrow(/logsumexp: x must be a floating-point tensor/);
+    expect(() => logsumexp(tensor([1], { dtype: 'int32', backend }))).toThrow(
+      /logsumexp: x must be a floating-point tensor/,
+    );
   });
 });

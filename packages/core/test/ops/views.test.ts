@@ -1,8 +1,24 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
-  arange, broadcastShapes, contiguous, expand, flatten, memory, mul, narrow, permute, randomNormal, reshape, slice,
-  squeeze, sum, tensor, tidy, transpose, unsqueeze,
+  arange,
+  broadcastShapes,
+  contiguous,
+  expand,
+  flatten,
+  memory,
+  mul,
+  narrow,
+  permute,
+  randomNormal,
+  reshape,
+  slice,
+  squeeze,
+  sum,
+  tensor,
+  tidy,
+  transpose,
+  unsqueeze,
 } from '../../src/index.js';
 import { backendsUnderTest, gradcheck } from '../../src/testing/index.js';
 
@@ -33,9 +49,11 @@ describe.each(backendsUnderTest())('views on %s', (backend) => {
     expect(p.isContiguous).toBe(false);
     const xd = x.dataSync();
     const pd = p.dataSync();
-    for (let a = 0; a < 4; a++) for (let b = 0; b < 2; b++) for (let c = 0; c < 3; c++) {
-      expect(at([4, 2, 3], pd, [a, b, c])).toBe(at([2, 3, 4], xd, [b, c, a]));
-    }
+    for (let a = 0; a < 4; a++)
+      for (let b = 0; b < 2; b++)
+        for (let c = 0; c < 3; c++) {
+          expect(at([4, 2, 3], pd, [a, b, c])).toBe(at([2, 3, 4], xd, [b, c, a]));
+        }
     expect(transpose(tensor([[1, 2, 3]], { backend })).toArray()).toEqual([[1], [2], [3]]);
     expect(() => permute(x, [0, 0, 1])).toThrow(/permute: axes must be a permutation/);
     expect(() => permute(x, [0, 1])).toThrow(/permute: axes must be 3 axes/);
@@ -51,7 +69,16 @@ describe.each(backendsUnderTest())('views on %s', (backend) => {
   it('slice with indices, ranges, steps and negatives', () => {
     const x = grid();
     expect(slice(x, [1, null, 0]).toArray()).toEqual([12, 16, 20]);
-    expect(slice(x, [null, [1, 3], [0, 4, 2]]).toArray()).toEqual([[[4, 6], [8, 10]], [[16, 18], [20, 22]]]);
+    expect(slice(x, [null, [1, 3], [0, 4, 2]]).toArray()).toEqual([
+      [
+        [4, 6],
+        [8, 10],
+      ],
+      [
+        [16, 18],
+        [20, 22],
+      ],
+    ]);
     expect(slice(x, [-1, -1]).toArray()).toEqual([20, 21, 22, 23]);
     expect(slice(x, [null, [-2]]).shape).toEqual([2, 2, 4]);
     expect(slice(x, [null, [5, 9]]).shape).toEqual([2, 0, 4]);
@@ -84,7 +111,15 @@ describe.each(backendsUnderTest())('views on %s', (backend) => {
   it('gradients flow through every view', () => {
     const x = randomNormal([2, 3, 4], { seed: 1, backend });
     gradcheck((t) => mul(permute(t, [1, 2, 0]), permute(t, [1, 2, 0])), [x]);
-    gradcheck((t) => slice(t, [[0, 2], [1, 3], [0, 4, 3]]), [x]);
+    gradcheck(
+      (t) =>
+        slice(t, [
+          [0, 2],
+          [1, 3],
+          [0, 4, 3],
+        ]),
+      [x],
+    );
     gradcheck((t) => slice(transpose(t, 0, 2), [2, null, 1]), [x]);
     gradcheck((t) => expand(slice(t, [null, [0, 1]]), [5, 2, 1, 4]), [x]);
     gradcheck((t) => flatten(contiguous(transpose(t))), [x]);
@@ -110,7 +145,9 @@ describe('view rules (property tests)', () => {
     fc.assert(
       fc.property(shapeArb, fc.integer(), (shape, seed) => {
         const n = shape.length;
-        const perm = Array.from({ length: n }, (_, i) => i).sort((a, b) => ((a * 7919 + seed) % 13) - ((b * 7919 + seed) % 13));
+        const perm = Array.from({ length: n }, (_, i) => i).sort(
+          (a, b) => ((a * 7919 + seed) % 13) - ((b * 7919 + seed) % 13),
+        );
         const inv = new Array<number>(n);
         perm.forEach((p, i) => {
           inv[p] = i;
@@ -125,42 +162,53 @@ describe('view rules (property tests)', () => {
 
   it('broadcastShapes is symmetric and agrees with an element-wise sum', () => {
     fc.assert(
-      fc.property(shapeArb, fc.array(fc.boolean(), { minLength: 4, maxLength: 4 }), fc.integer({ min: 0, max: 3 }), (shape, ones, drop) => {
-        const other = shape.map((d, i) => (ones[i] ? 1 : d)).slice(Math.min(drop, shape.length - 1));
-        expect(broadcastShapes('t', shape, other)).toEqual(broadcastShapes('t', other, shape));
-        expect(broadcastShapes('t', shape, other)).toEqual(shape);
-        const a = randomNormal(shape, { seed: 1 });
-        const b = randomNormal(other, { seed: 2 });
-        const s = a.add(b);
-        // Check one random element against explicit index arithmetic.
-        const ad = a.dataSync();
-        const bd = b.dataSync();
-        const sd = s.dataSync();
-        for (let flat = 0; flat < s.size; flat += 3) {
-          const idx: number[] = [];
-          let r = flat;
-          for (let i = shape.length - 1; i >= 0; i--) {
-            idx.unshift(r % shape[i]);
-            r = Math.floor(r / shape[i]);
+      fc.property(
+        shapeArb,
+        fc.array(fc.boolean(), { minLength: 4, maxLength: 4 }),
+        fc.integer({ min: 0, max: 3 }),
+        (shape, ones, drop) => {
+          const other = shape.map((d, i) => (ones[i] ? 1 : d)).slice(Math.min(drop, shape.length - 1));
+          expect(broadcastShapes('t', shape, other)).toEqual(broadcastShapes('t', other, shape));
+          expect(broadcastShapes('t', shape, other)).toEqual(shape);
+          const a = randomNormal(shape, { seed: 1 });
+          const b = randomNormal(other, { seed: 2 });
+          const s = a.add(b);
+          // Check one random element against explicit index arithmetic.
+          const ad = a.dataSync();
+          const bd = b.dataSync();
+          const sd = s.dataSync();
+          for (let flat = 0; flat < s.size; flat += 3) {
+            const idx: number[] = [];
+            let r = flat;
+            for (let i = shape.length - 1; i >= 0; i--) {
+              idx.unshift(r % shape[i]);
+              r = Math.floor(r / shape[i]);
+            }
+            const bIdx = idx.slice(shape.length - other.length).map((v, i) => (other[i] === 1 ? 0 : v));
+            expect(sd[flat]).toBeCloseTo(at(shape, ad, idx) + at(other, bd, bIdx), 5);
           }
-          const bIdx = idx.slice(shape.length - other.length).map((v, i) => (other[i] === 1 ? 0 : v));
-          expect(sd[flat]).toBeCloseTo(at(shape, ad, idx) + at(other, bd, bIdx), 5);
-        }
-      }),
+        },
+      ),
       { numRuns: 60 },
     );
   });
 
   it('slices of slices equal one composed slice', () => {
     fc.assert(
-      fc.property(fc.integer({ min: 1, max: 12 }), fc.nat(11), fc.integer({ min: 1, max: 3 }), fc.nat(5), (n, s0, step, s1) => {
-        const x = arange(n, undefined, 1, { dtype: 'float32' });
-        const a = slice(x, [[s0, n, step]]);
-        const b = slice(a, [[s1]]);
-        const expected: number[] = [];
-        for (let i = Math.min(s0, n); i < n; i += step) expected.push(i);
-        expect(Array.from(b.dataSync())).toEqual(expected.slice(s1));
-      }),
+      fc.property(
+        fc.integer({ min: 1, max: 12 }),
+        fc.nat(11),
+        fc.integer({ min: 1, max: 3 }),
+        fc.nat(5),
+        (n, s0, step, s1) => {
+          const x = arange(n, undefined, 1, { dtype: 'float32' });
+          const a = slice(x, [[s0, n, step]]);
+          const b = slice(a, [[s1]]);
+          const expected: number[] = [];
+          for (let i = Math.min(s0, n); i < n; i += step) expected.push(i);
+          expect(Array.from(b.dataSync())).toEqual(expected.slice(s1));
+        },
+      ),
       { numRuns: 100 },
     );
   });

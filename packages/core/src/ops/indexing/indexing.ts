@@ -133,9 +133,9 @@ export function gather(x: Tensor, axis: number, index: Tensor): Tensor {
 }
 
 /**
- * The slices of `x` along `axis` listed in the 1-D int32 `index` (repeats allowed), as `torch.index_select`:
- * the output has x's shape with `index.size` in place of `x.shape[axis]`. Indices must lie in
- * [0, x.shape[axis]). The gradient adds each selected slice back where it came from.
+ * The slices of `x` along `axis` listed in the 1-D int32 `index` (repeats allowed; a 0-d index counts as one),
+ * as `torch.index_select`: the output has x's shape with `index.size` in place of `x.shape[axis]`. Indices must
+ * lie in [0, x.shape[axis]). The gradient adds each selected slice back where it came from.
  *
  * @example
  * indexSelect(embeddings, 0, tokenIds) // rows of an embedding table
@@ -176,7 +176,12 @@ function scatterArgs(op: string, x: Tensor, axis: number, index: Tensor, src: Te
   checkIndexValues(op, index, x.shape[a], `the size of x along axis ${a}`);
   // As in PyTorch only the index-shaped corner of src is used; a view keeps the kernels to equal shapes.
   const fits = src.shape.every((d, i) => d === index.shape[i]);
-  const cut = fits ? src : slice(src, index.shape.map((d) => [0, d] as const));
+  const cut = fits
+    ? src
+    : slice(
+        src,
+        index.shape.map((d) => [0, d] as const),
+      );
   return { a, cut };
 }
 
@@ -189,7 +194,8 @@ function scatterArgs(op: string, x: Tensor, axis: number, index: Tensor, src: Te
  */
 export function scatterAdd(x: Tensor, axis: number, index: Tensor, src: Tensor): Tensor {
   x.assertAlive('scatterAdd', 'x');
-  if (x.dtype === 'bool') throw new DTypeError('scatterAdd', 'x', 'a float32, float64 or int32 tensor', 'bool');
+  if (x.dtype === 'bool')
+    throw new DTypeError('scatterAdd', 'x', 'a float32, float64 or int32 tensor', 'bool');
   const { a, cut } = scatterArgs('scatterAdd', x, axis, index, src);
   try {
     return runOp1(scatterAddOp, [x, index, cut], { axis: a });

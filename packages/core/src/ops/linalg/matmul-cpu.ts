@@ -44,8 +44,9 @@ registerKernel<MatmulAttrs>({
           // B is stored as rows of length k (B^T): a dot product of two contiguous rows per output element.
           for (let j = 0; j < n; j++) {
             let s = 0;
+            let ap = ao + i * sAi;
             const bj = bo + j * k;
-            for (let p = 0; p < k; p++) s += A[ao + i * sAi + p * sAp] * B[bj + p];
+            for (let p = 0; p < k; p++, ap += sAp) s += A[ap] * B[bj + p];
             out[oo + i * n + j] = s;
           }
         } else {

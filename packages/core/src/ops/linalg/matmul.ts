@@ -30,13 +30,21 @@ export interface MatmulAttrs {
 const matmulOp = defineOp<MatmulAttrs>({
   name: 'matmul',
   // dA = g B^T and dB = A^T g in the logical (untransposed) layout, summed over broadcast batch axes; an input
-  // passed transposed gets the transpose of its logical gradient (a view).
+  // passed transposed gets the transpose of its logical gradient (a view). Inputs needing none are skipped.
   vjp: ([g], [ia, ib], _y, { transA, transB }) => {
     const a = transA ? transpose(ia) : ia;
     const b = transB ? transpose(ib) : ib;
-    const da = sumToShape(matmul(g!, transpose(b)), a.shape);
-    const db = sumToShape(matmul(transpose(a), g!), b.shape);
-    return [transA ? transpose(da) : da, transB ? transpose(db) : db];
+    let da: Tensor | null = null;
+    let db: Tensor | null = null;
+    if (ia.requiresGrad) {
+      da = sumToShape(matmul(g!, transpose(b)), a.shape);
+      if (transA) da = transpose(da);
+    }
+    if (ib.requiresGrad) {
+      db = sumToShape(matmul(transpose(a), g!), b.shape);
+      if (transB) db = transpose(db);
+    }
+    return [da, db];
   },
 });
 

@@ -1,0 +1,177 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import {
+  type AttentionOpEntry,
+  type AttentionWorkload,
+  formatWorkload,
+  listAttentionOps,
+} from '@attnkit/core';
+import { HELP, type Options, parseOptions, UsageError } from './args.js';
+import { type BackendChoice, chooseBackend } from './backend.js';
+import { measure } from './bench.js';
+import { machineInfo } from './machine.js';
+import { loadAttentionPackages } from './packages.js';
+import { type Case, plan } from './plan.js';
+import { makeProgress, type Output } from './progress.js';
+import type { FigureSet, OpSection } from './report/html.js';
+import { renderHtml } from './report/html.js';
+import { patternFigures, weightFigures } from './report/pictures.js';
+import { type CaseResult, formatTable, TABLE_HEADER, tableRows } from './results.js';
+
+/** Where the bench writes: the results on `stdout`, progress and errors on `stderr`. */
+export interface Io {
+  stdout: Output;
+  stderr: Output;
+}
+
+/** What a run produced: the exit status, the rows of the table, and the report files. */
+export interface Outcome {
+  /** 0: every case ran and matched its reference; 1: a mismatch or an op error; 2: a usage error. */
+  exitCode: number;
+  results: CaseResult[];
+  htmlPath?: string;
+  jsonPath?: string;
+}
+
+/** File names of the report, in the `--out` folder. */
+export const REPORT_HTML = 'attention-report.html';
+/** The JSON of the results, beside the HTML. */
+export const REPORT_JSON = 'attention-report.json';
+
+/** A timed case stops repeating after this long (at least one timed run always happens). */
+const CASE_BUDGET_MS = 10_000;
+
+const defaultOutDir = () => fileURLToPath(new URL('../report/', import.meta.url));
+
+/**
+ * The bench: parses `argv`, runs every selected op on every selected shape, prints the table and writes the
+ * report. Never throws for a bad command line or a failing op: it says so and returns a non-zero exit code.
+ */
+export async function main(argv: readonly string[], io: Io = process): Promise<Outcome> {
+  let opts: Options;
+  let backend: BackendChoice;
+  let cases: Case[];
+  let notes: string[];
+  let packagesLine: string;
+  try {
+    opts = parseOptions(argv);
+    if (opts.help) {
+      io.stdout.write(HELP);
+      return { exitCode: 0, results: [] };
+    }
+    packagesLine = await loadAttentionPackages();
+    backend = await chooseBackend(opts.backend);
+    ({ cases, notes } = plan(opts, backend.name));
+  } catch (e) {
+    const message = (e as Error).message;
+    io.stderr.write(
+      `attention-bench: ${message}\n${e instanceof UsageError ? 'Run with --help for the flags.\n' : ''}`,
+    );
+    return { exitCode: 2, results: [] };
+  }
+
+  const ops = listAttentionOps();
+  const out = io.stdout;
+  out.write(
+    `attention-bench: ${ops.length} registered attention ops (${ops.map((e) => e.name).join(', ')})\n`,
+  );
+  out.write(`${packagesLine}\n`);
+  out.write(`backend: ${backend.name} (${backend.description})\n${backend.note}\n`);
+  const rowsText = opts.checkRows === 'all' ? 'every query row' : `${opts.checkRows} sampled query rows`;
+  notes.push(
+    `check: ${rowsText} per case (corners, edges, centre, then random) against the op's float64 CPU reference, ` +
+      `from the same seeded inputs; max error is the largest absolute difference`,
+    `timing: median of up to ${opts.reps} timed run${opts.reps === 1 ? '' : 's'} after one warm-up run (a case stops after about ` +
+      `${CASE_BUDGET_MS / 1000} s); GFLOP/s counts 4 FLOPs per attended (query, key) pair and channel (softmax excluded)`,
+  );
+  for (const n of notes) out.write(`${n}\n`);
+
+  const progress = makeProgress(io.stderr);
+  const results: CaseResult[] = [];
+  const sections = new Map<string, OpSection>();
+  for (let i = 0; i < cases.length; i++) {
+    const c = cases[i];
+    const shape = c.workload ? formatWorkload(c.workload) : c.tokens.join('x');
+    const step = (what: string) => progress.step(i, cases.length, `${c.entry.name} ${shape}`, what);
+    results.push(await runCase(c, shape, backend.name, opts, step));
+    if (c.workload) {
+      step('drawing the attention pattern');
+      sectionOf(sections, c.entry).sets.push(figureSet(c.entry, c.workload, shape, opts.seed));
+    }
+  }
+  progress.done();
+
+  out.write(`\n${formatTable(TABLE_HEADER, tableRows(results))}\n`);
+  for (const r of results.filter((x) => x.status === 'error')) {
+    out.write(`\n${r.op} ${r.shape} failed:\n${r.reason}\n`);
+  }
+  const dir = opts.out ? path.resolve(process.env.INIT_CWD ?? process.cwd(), opts.out) : defaultOutDir();
+  const date = new Date().toISOString();
+  const command = `attention-bench ${argv.join(' ')}`.trim();
+  const machine = machineInfo();
+  mkdirSync(dir, { recursive: true });
+  const htmlPath = path.join(dir, REPORT_HTML);
+  const jsonPath = path.join(dir, REPORT_JSON);
+  const data = { date, command, machine, backend, notes, results, sections: [...sections.values()] };
+  writeFileSync(htmlPath, renderHtml(data));
+  const settings = { reps: opts.reps, checkRows: opts.checkRows, seed: opts.seed };
+  const json = {
+    tool: '@attnkit/attention-bench',
+    date,
+    command,
+    machine,
+    backend,
+    settings,
+    notes,
+    results,
+  };
+  writeFileSync(jsonPath, `${JSON.stringify(json, null, 2)}\n`);
+  out.write(`\nreport: ${htmlPath}\nresults: ${jsonPath}\n`);
+
+  const failed = results.filter((r) => r.status === 'mismatch' || r.status === 'error').length;
+  if (failed > 0) io.stderr.write(`attention-bench: ${failed} case(s) failed their check or threw\n`);
+  return { exitCode: failed > 0 ? 1 : 0, results, htmlPath, jsonPath };
+}
+
+async function runCase(
+  c: Case,
+  shape: string,
+  backend: string,
+  opts: Options,
+  step: (what: string) => void,
+): Promise<CaseResult> {
+  const base = { op: c.entry.name, packageName: c.entry.packageName, shape, backend };
+  if (!c.workload) return { ...base, status: 'skipped', reason: c.skip };
+  try {
+    const settings = {
+      backend,
+      reps: opts.reps,
+      checkRows: opts.checkRows,
+      seed: opts.seed,
+      budgetMs: CASE_BUDGET_MS,
+    };
+    const m = await measure(c.entry, c.workload, settings, step);
+    return { ...base, status: m.bad > 0 ? 'mismatch' : 'ok', workload: c.workload, measurement: m };
+  } catch (e) {
+    const err = e as Error;
+    return { ...base, status: 'error', workload: c.workload, reason: err.stack ?? String(err) };
+  }
+}
+
+function sectionOf(sections: Map<string, OpSection>, e: AttentionOpEntry): OpSection {
+  let s = sections.get(e.name);
+  if (!s) {
+    s = { op: e.name, packageName: e.packageName, description: e.description, sets: [] };
+    sections.set(e.name, s);
+  }
+  return s;
+}
+
+function figureSet(entry: AttentionOpEntry, w: AttentionWorkload, shape: string, seed: number): FigureSet {
+  try {
+    return { shape, figures: [...patternFigures(entry, w), ...weightFigures(entry, w, seed)] };
+  } catch (e) {
+    return { shape, figures: [], error: `drawing failed: ${(e as Error).message}` };
+  }
+}
