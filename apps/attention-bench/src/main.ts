@@ -1,4 +1,3 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
@@ -15,8 +14,8 @@ import { loadAttentionPackages } from './packages.js';
 import { type Case, plan } from './plan.js';
 import { makeProgress, type Output } from './progress.js';
 import type { FigureSet, OpSection } from './report/html.js';
-import { renderHtml } from './report/html.js';
 import { patternFigures, weightFigures } from './report/pictures.js';
+import { writeReport } from './report/write.js';
 import { type CaseResult, formatTable, TABLE_HEADER, tableRows } from './results.js';
 
 /** Where the bench writes: the results on `stdout`, progress and errors on `stderr`. */
@@ -27,17 +26,12 @@ export interface Io {
 
 /** What a run produced: the exit status, the rows of the table, and the report files. */
 export interface Outcome {
-  /** 0: every case ran and matched its reference; 1: a mismatch or an op error; 2: a usage error. */
+  /** 0: every case ran and matched its reference; 1: a mismatch or an op error; 2: a usage error or no op. */
   exitCode: number;
   results: CaseResult[];
   htmlPath?: string;
   jsonPath?: string;
 }
-
-/** File names of the report, in the `--out` folder. */
-export const REPORT_HTML = 'attention-report.html';
-/** The JSON of the results, beside the HTML. */
-export const REPORT_JSON = 'attention-report.json';
 
 /** A timed case stops repeating after this long (at least one timed run always happens). */
 const CASE_BUDGET_MS = 10_000;
@@ -61,6 +55,13 @@ export async function main(argv: readonly string[], io: Io = process): Promise<O
       return { exitCode: 0, results: [] };
     }
     packagesLine = await loadAttentionPackages();
+    if (listAttentionOps().length === 0) {
+      // Core registers sdpa and sdpa-causal when it loads: an empty registry means a build dropped that import.
+      throw new Error(
+        'no attention op is registered; @attnkit/core registers sdpa and sdpa-causal when imported, so its ' +
+          'build dropped that side-effect import (check "sideEffects" in its package.json)',
+      );
+    }
     backend = await chooseBackend(opts.backend);
     ({ cases, notes } = plan(opts, backend.name));
   } catch (e) {
@@ -78,9 +79,12 @@ export async function main(argv: readonly string[], io: Io = process): Promise<O
   );
   out.write(`${packagesLine}\n`);
   out.write(`backend: ${backend.name} (${backend.description})\n${backend.note}\n`);
-  const rowsText = opts.checkRows === 'all' ? 'every query row' : `${opts.checkRows} sampled query rows`;
+  const rowsText =
+    opts.checkRows === 'all'
+      ? 'every query row'
+      : `${opts.checkRows} query rows (corners, edge, centre, then random; all when fewer)`;
   notes.push(
-    `check: ${rowsText} per case (corners, edges, centre, then random) against the op's float64 CPU reference, ` +
+    `check: ${rowsText} per case against the op's float64 CPU reference, ` +
       `from the same seeded inputs; max error is the largest absolute difference`,
     `timing: median of up to ${opts.reps} timed run${opts.reps === 1 ? '' : 's'} after one warm-up run (a case stops after about ` +
       `${CASE_BUDGET_MS / 1000} s); GFLOP/s counts 4 FLOPs per attended (query, key) pair and channel (softmax excluded)`,
@@ -107,26 +111,27 @@ export async function main(argv: readonly string[], io: Io = process): Promise<O
     out.write(`\n${r.op} ${r.shape} failed:\n${r.reason}\n`);
   }
   const dir = opts.out ? path.resolve(process.env.INIT_CWD ?? process.cwd(), opts.out) : defaultOutDir();
-  const date = new Date().toISOString();
-  const command = `attention-bench ${argv.join(' ')}`.trim();
-  const machine = machineInfo();
-  mkdirSync(dir, { recursive: true });
-  const htmlPath = path.join(dir, REPORT_HTML);
-  const jsonPath = path.join(dir, REPORT_JSON);
-  const data = { date, command, machine, backend, notes, results, sections: [...sections.values()] };
-  writeFileSync(htmlPath, renderHtml(data));
-  const settings = { reps: opts.reps, checkRows: opts.checkRows, seed: opts.seed };
-  const json = {
-    tool: '@attnkit/attention-bench',
-    date,
-    command,
-    machine,
-    backend,
-    settings,
-    notes,
-    results,
-  };
-  writeFileSync(jsonPath, `${JSON.stringify(json, null, 2)}\n`);
+  const { htmlPath, jsonPath } = writeReport(
+    dir,
+    {
+      date: new Date().toISOString(),
+      command: `attention-bench ${argv.join(' ')}`.trim(),
+      machine: machineInfo(),
+      backend,
+      packages: packagesLine,
+      notes,
+      results,
+      sections: [...sections.values()],
+    },
+    {
+      reps: opts.reps,
+      checkRows: opts.checkRows,
+      seed: opts.seed,
+      batch: opts.batch,
+      heads: opts.heads,
+      headDim: opts.headDim,
+    },
+  );
   out.write(`\nreport: ${htmlPath}\nresults: ${jsonPath}\n`);
 
   const failed = results.filter((r) => r.status === 'mismatch' || r.status === 'error').length;

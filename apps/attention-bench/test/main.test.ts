@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { getAttentionOp, registerAttentionOp, sdpa, unregisterAttentionOp } from '@attnkit/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Io, main, REPORT_HTML, REPORT_JSON } from '../src/main.js';
+import { type Io, main } from '../src/main.js';
+import { REPORT_HTML, REPORT_JSON } from '../src/report/write.js';
 
 function capture(isTTY = false) {
   const out: string[] = [];

@@ -20,9 +20,9 @@ Trains one layer of multi-head softmax attention on in-context linear regression
 
 Options:
   --heads <n>   attention heads (default 2)
-  --steps <n>   Adam steps (default 4000; 600 with --quick)
+  --steps <n>   Adam steps (default 3000; 600 with --quick)
   --batch <n>   tasks per step (default 256)
-  --lr <x>      peak learning rate, warm-up then cosine decay (default 0.01)
+  --lr <x>      peak learning rate, warm-up then cosine decay (default 0.02)
   --seed <n>    seed of the weights and the training data (default 1)
   --quick       a short run (fewer steps, smaller held-out sets) to check that everything works
   -h, --help    this text`;
@@ -53,12 +53,13 @@ export function parseCli(argv: readonly string[]): CliOptions {
   });
   const quick = values.quick === true;
   const seed = values.seed === undefined ? 1 : Number(values.seed);
-  if (!Number.isInteger(seed) || seed < 0) throw new Error(`--seed must be a non-negative integer, got '${values.seed}'`);
+  if (!Number.isInteger(seed) || seed < 0)
+    throw new Error(`--seed must be a non-negative integer, got '${values.seed}'`);
   return {
     heads: positive('heads', values.heads, 2, true),
-    steps: positive('steps', values.steps, quick ? 600 : 4000, true),
+    steps: positive('steps', values.steps, quick ? 600 : 3000, true),
     batch: positive('batch', values.batch, 256, true),
-    lr: positive('lr', values.lr, 0.01, false),
+    lr: positive('lr', values.lr, 0.02, false),
     seed,
     quick,
     evalTasks: quick ? 4000 : 20000,

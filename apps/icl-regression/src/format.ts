@@ -17,7 +17,9 @@ export function formatTable(rows: readonly (readonly string[])[], indent = '  ')
   const widths = rows[0].map((_, j) => Math.max(...rows.map((r) => (r[j] ?? '').length)));
   return rows
     .map((r) =>
-      (indent + r.map((c, j) => (j === 0 ? c.padEnd(widths[j]) : c.padStart(widths[j]))).join('  ')).trimEnd(),
+      (
+        indent + r.map((c, j) => (j === 0 ? c.padEnd(widths[j]) : c.padStart(widths[j]))).join('  ')
+      ).trimEnd(),
     )
     .join('\n');
 }

@@ -64,22 +64,24 @@ export class IclAttention extends Module {
    * Predicts y_q for each task. `z`: [B, L, d+1] context tokens, `zq`: [B, d+1] query tokens; returns [B].
    *
    * All heads run in the same batched matmuls (a leading head axis), because on the CPU backend the cost
-   * of this tiny model is per-op overhead, not arithmetic. The products are associated so that nothing is
-   * projected per context token: the key map is moved onto the query side (logit_ℓ = (q·W_Kᵀ)·z_ℓᵀ) and
-   * the output map onto the values (z_ℓ·(W_V·W_O)). That is the same function, with the same gradients
-   * for every weight, at O(B·H·L·D) instead of O(B·H·L·D²) work.
+   * of this tiny model is per-op and per-row overhead, not arithmetic. The products are associated so that
+   * nothing is projected per context token: the key map moves to the query side (logit_ℓ = (q·W_Kᵀ)·z_ℓᵀ)
+   * and the output map onto the values (z_ℓ·(W_V·W_O)). That is the same function, with the same
+   * gradients for every weight, at O(B·H·L·D) instead of O(B·H·L·D²) work. Both per-token products are
+   * taken against the transposed view of z, the matmul layout with contiguous dot products.
    */
   forward(z: Tensor, zq: Tensor): Tensor {
     return tidy(() => {
       const [B, , D] = z.shape;
       const H = this.heads;
+      const zt = transpose(z); // [B, D, L], a view
       const q = matmul(reshape(zq, [1, B, D]), this.wq); // [H, B, D]
-      const u = matmul(q, transpose(this.wk)); // [H, B, D]: q·W_Kᵀ
-      const logits = matmul(reshape(u, [H, B, 1, D]), transpose(z)); // [H, B, 1, L]
-      const p = softmax(mul(logits, 1 / Math.sqrt(D)));
+      // q·W_Kᵀ, scaled here rather than on the logits: D numbers per task instead of L.
+      const u = mul(matmul(q, transpose(this.wk)), 1 / Math.sqrt(D)); // [H, B, D]
+      const p = softmax(matmul(reshape(u, [H, B, 1, D]), zt)); // [H, B, 1, L]
       const ov = matmul(this.wv, this.wo); // [H, D, 1]
-      const values = matmul(z, reshape(ov, [H, 1, D, 1])); // [H, B, L, 1]: z_ℓ·OV_h
-      const perHead = matmul(p, values); // [H, B, 1, 1]
+      const values = matmul(reshape(ov, [H, 1, 1, D]), zt); // [H, B, 1, L]: z_ℓ·OV_h
+      const perHead = matmul(p, transpose(values)); // [H, B, 1, 1]
       return sum(reshape(perHead, [H, B]), { axis: 0 });
     });
   }

@@ -3,7 +3,8 @@ import { solveSpd } from './linalg.js';
 
 /** Mean squared error of predictions against the batch's query labels. */
 export function mse(pred: ArrayLike<number>, target: ArrayLike<number>): number {
-  if (pred.length !== target.length) throw new Error(`mse: ${pred.length} predictions, ${target.length} targets`);
+  if (pred.length !== target.length)
+    throw new Error(`mse: ${pred.length} predictions, ${target.length} targets`);
   let s = 0;
   for (let i = 0; i < pred.length; i++) s += (pred[i] - target[i]) ** 2;
   return s / pred.length;
@@ -122,31 +123,41 @@ export interface BaselineResult {
   loss: number;
 }
 
+/** The four baselines, each tuned on held-out tasks and measured on the test tasks. */
+export interface Baselines {
+  gd: BaselineResult;
+  gdCentred: BaselineResult;
+  ridgeBayes: BaselineResult;
+  ridgeTuned: BaselineResult;
+}
+
 /**
  * Every baseline's loss on `test`, with parameters tuned on the separate `tune` batch: plain and centred
  * one-step GD (η fitted by least squares), ridge at the Bayes λ = σ²·d, and ridge with λ tuned on a grid.
  */
-export function baselines(tune: TaskBatch, test: TaskBatch): BaselineResult[] {
-  const results: BaselineResult[] = [];
-  for (const centred of [false, true]) {
+export function baselines(tune: TaskBatch, test: TaskBatch): Baselines {
+  const gdResult = (centred: boolean): BaselineResult => {
     const eta = bestScale(gdFeature(tune, centred), tune.yq);
-    results.push({
+    return {
       name: centred ? 'one-step GD, centred (debiased)' : 'one-step GD',
       param: `η = ${eta.toFixed(3)}`,
       loss: mse(scaled(gdFeature(test, centred), eta), test.yq),
-    });
-  }
-  const bayes = bayesRidgeLambda(tune.cfg);
-  results.push({
-    name: 'ridge, Bayes λ = σ²·d',
-    param: `λ = ${bayes.toFixed(3)}`,
-    loss: mse(ridgePredict(test, bayes), test.yq),
+    };
+  };
+  const ridgeResult = (name: string, lambda: number): BaselineResult => ({
+    name,
+    param: `λ = ${lambda.toFixed(3)}`,
+    loss: mse(ridgePredict(test, lambda), test.yq),
   });
-  const tuned = tuneRidgeLambda(tune);
-  results.push({
-    name: 'ridge, λ tuned',
-    param: `λ = ${tuned.toFixed(3)}`,
-    loss: mse(ridgePredict(test, tuned), test.yq),
-  });
-  return results;
+  return {
+    gd: gdResult(false),
+    gdCentred: gdResult(true),
+    ridgeBayes: ridgeResult('ridge, Bayes λ = σ²·d', bayesRidgeLambda(tune.cfg)),
+    ridgeTuned: ridgeResult('ridge, λ tuned', tuneRidgeLambda(tune)),
+  };
+}
+
+/** The better of the two one-step GD variants: the reference the model is held to. */
+export function bestGd(b: Baselines): BaselineResult {
+  return b.gd.loss <= b.gdCentred.loss ? b.gd : b.gdCentred;
 }

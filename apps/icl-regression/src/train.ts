@@ -57,7 +57,10 @@ export function train(opts: TrainOptions): TrainResult {
   const model = new IclAttention({ d: task.d, heads, generator: new Generator(seed) });
   const data = new Generator(seed + 0x9e3779b9);
   const optimizer = new AdamW(model.parameters(), { lr, betas: [0.9, 0.999], eps: 1e-8, weightDecay: 0 });
-  const schedule = new WarmupCosineLR(optimizer, { totalSteps: steps, warmupSteps: Math.round(warmup * steps) });
+  const schedule = new WarmupCosineLR(optimizer, {
+    totalSteps: steps,
+    warmupSteps: Math.round(warmup * steps),
+  });
   const every = checkpoints > 0 ? Math.max(1, Math.floor(steps / checkpoints)) : 0;
   const losses = new Float64Array(steps);
   const curve: TrainResult['curve'] = [];

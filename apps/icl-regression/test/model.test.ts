@@ -7,7 +7,8 @@ import type { HeadWeights } from '../src/patterns.js';
 /** The model written out head by head and token by token, as the paper's formula reads. */
 function referenceForward(heads: HeadWeights[], z: number[][][], zq: number[][]): number[] {
   const D = zq[0].length;
-  const rowTimes = (row: number[], m: number[][]) => m[0].map((_, j) => row.reduce((s, v, i) => s + v * m[i][j], 0));
+  const rowTimes = (row: number[], m: number[][]) =>
+    m[0].map((_, j) => row.reduce((s, v, i) => s + v * m[i][j], 0));
   const dot = (a: number[], b: number[]) => a.reduce((s, v, i) => s + v * b[i], 0);
   return zq.map((query, b) =>
     heads.reduce((total, h) => {
@@ -30,7 +31,11 @@ describe('IclAttention', () => {
     const { z, zq, yq } = toTokens(sampleTasks(cfg, 5, new Generator(9)));
     const got = noGrad(() => model.forward(z, zq));
     expect(got.shape).toEqual([5]);
-    const want = referenceForward(model.headWeights(), z.toArray() as number[][][], zq.toArray() as number[][]);
+    const want = referenceForward(
+      model.headWeights(),
+      z.toArray() as number[][][],
+      zq.toArray() as number[][],
+    );
     const values = Array.from(got.dataSync());
     for (let b = 0; b < 5; b++) expect(values[b]).toBeCloseTo(want[b], 5);
     for (const t of [got, z, zq, yq]) t.dispose();

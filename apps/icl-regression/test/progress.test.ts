@@ -60,13 +60,29 @@ describe('formatting', () => {
     expect(fmt(0.5)).toBe(' 0.500');
     expect(fmt(-0.5)).toBe('-0.500');
     expect(fmt(-0.0001)).toBe(' 0.000');
-    expect(formatMatrix([[1, -2], [-0.25, 10]], 2, '')).toBe('  1.00  -2.00\n -0.25  10.00');
+    expect(
+      formatMatrix(
+        [
+          [1, -2],
+          [-0.25, 10],
+        ],
+        2,
+        '',
+      ),
+    ).toBe('  1.00  -2.00\n -0.25  10.00');
   });
 });
 
 describe('command line', () => {
   it('has the documented defaults and flags', () => {
-    expect(parseCli([])).toMatchObject({ heads: 2, steps: 4000, batch: 256, lr: 0.01, seed: 1, quick: false });
+    expect(parseCli([])).toMatchObject({
+      heads: 2,
+      steps: 3000,
+      batch: 256,
+      lr: 0.02,
+      seed: 1,
+      quick: false,
+    });
     expect(parseCli(['--quick'])).toMatchObject({ steps: 600, quick: true, evalTasks: 4000 });
     expect(parseCli(['--heads', '4', '--steps', '10', '--lr', '3e-3', '--seed', '0'])).toMatchObject({
       heads: 4,

@@ -26,6 +26,8 @@ export interface ReportData {
   command: string;
   machine: MachineInfo;
   backend: BackendChoice;
+  /** Which attention packages were loaded, in words. */
+  packages: string;
   notes: string[];
   results: CaseResult[];
   sections: OpSection[];
@@ -97,6 +99,7 @@ export function renderHtml(d: ReportData): string {
     ['platform', `${m.platform}, Node.js ${m.node}`],
     ['backend', `${d.backend.name}: ${d.backend.description}`],
     ['WebGPU', d.backend.note],
+    ['ops', d.packages],
   ]
     .map(([k, v]) => `<dt>${esc(k)}</dt><dd>${esc(v)}</dd>`)
     .join('\n');

@@ -48,6 +48,7 @@ export {
   type LoadStateDictOptions,
   Module,
   type ParameterOptions,
+  type TensorModule,
 } from './module.js';
 export {
   type LoadStateDictResult,

@@ -137,8 +137,10 @@ export abstract class Module {
   /** Registers a child module under `name` (replacing one of that name in place) and returns it. */
   registerModule<M extends Module>(name: string, m: M): M {
     this.#checkName('module', name);
-    if (!(m instanceof Module)) {
-      throw new ValueError(`${this.typeName}.registerModule`, name, 'a Module', typeof m);
+    const op = `${this.typeName}.registerModule`;
+    if (!(m instanceof Module)) throw new ValueError(op, name, 'a Module', typeof m);
+    if (m.modules().includes(this)) {
+      throw new ValueError(op, name, 'a module that does not contain this one', 'a cycle');
     }
     this.#modules.set(name, m);
     return m;
@@ -324,7 +326,8 @@ export abstract class Module {
 
   /**
    * Moves every parameter and buffer (and gradient) to `backend`, in place: the tensor objects stay the same,
-   * so fields and optimizers that hold them keep working. Returns this.
+   * so fields and optimizers that hold them keep working. An optimizer's own state (moment estimates) does not
+   * move: as in PyTorch, move the model before the first optimizer step. Returns this.
    */
   to(backend: string): this {
     getBackend(backend);
@@ -390,6 +393,15 @@ export abstract class Module {
     if (extra) lines.unshift(`  ${extra}`);
     return `${this.typeName}(\n${lines.join('\n')}\n)`;
   }
+}
+
+/**
+ * A module whose forward maps one tensor to one tensor (activations, norms, projections): the type of
+ * pluggable layers such as {@link Mlp}'s `actLayer`.
+ */
+export interface TensorModule extends Module {
+  /** Maps one tensor to one tensor. */
+  forward(x: Tensor): Tensor;
 }
 
 /** `shape` as PyTorch prints it in reprs: `(2, 3)`. */

@@ -1,8 +1,11 @@
+// Registers the CPU kernel of the fused update whenever Adam is used.
+import './adam-step-cpu.js';
 import { ValueError } from '../errors.js';
 import { add, div, maximum, mul, sub } from '../ops/elementwise/binary.js';
 import { neg, sqrt } from '../ops/elementwise/unary.js';
 import { zerosLike } from '../tensor/creation.js';
 import type { Tensor } from '../tensor/tensor.js';
+import { type AdamStepAttrs, tryFusedAdamStep } from './adam-step.js';
 import {
   checkNonNegative,
   checkUnitInterval,
@@ -53,7 +56,9 @@ function withDefaults(
  * Adam (Kingma & Ba), as `torch.optim.Adam`, in PyTorch's exact order: weight decay (L2 into the gradient by
  * default, or decoupled); `m = lerp(m, g, 1 - β1)`; `v = β2·v + (1 - β2)·g²`;
  * `p -= lr / (1 - β1^t) · m / (√v / √(1 - β2^t) + eps)` (with AMSGrad, the running maximum of `v`).
- * State per parameter: `step`, `exp_avg`, `exp_avg_sq` (and `max_exp_avg_sq`).
+ * State per parameter: `step`, `exp_avg`, `exp_avg_sq` (and `max_exp_avg_sq`). On backends with a kernel for
+ * {@link adamStepOp} (the CPU has one) each parameter's update is one fused pass; elsewhere it runs as
+ * element-wise ops.
  */
 export class Adam extends Optimizer<AdamHyperparams> {
   constructor(params: OptimizerParams<AdamHyperparams>, opts: Partial<AdamHyperparams> = {}) {
@@ -92,30 +97,58 @@ export class Adam extends Optimizer<AdamHyperparams> {
       state.exp_avg = m;
       state.exp_avg_sq = v;
     }
-    let g = h.maximize ? neg(grad) : grad;
-    // Decoupled decay is applied to p before the step; the step does not read p, so it is folded in below.
-    let base = p;
-    if (h.weightDecay !== 0) {
-      if (h.decoupledWeightDecay) base = mul(p, 1 - h.lr * h.weightDecay);
-      else g = add(g, mul(p, h.weightDecay));
+    let vmax = state.max_exp_avg_sq as Tensor | undefined;
+    if (h.amsgrad && !vmax) {
+      vmax = this.persistent(zerosLike(p));
+      state.max_exp_avg_sq = vmax;
     }
-    m.assign(add(m, mul(sub(g, m), 1 - b1)));
-    v.assign(add(mul(v, b2), mul(mul(g, g), 1 - b2)));
-    const stepSize = h.lr / (1 - b1 ** step);
-    const bc2Sqrt = Math.sqrt(1 - b2 ** step);
-    let second = v;
-    if (h.amsgrad) {
-      let vmax = state.max_exp_avg_sq as Tensor | undefined;
-      if (!vmax) {
-        vmax = this.persistent(zerosLike(p));
-        state.max_exp_avg_sq = vmax;
-      }
-      vmax.assign(maximum(vmax, v));
-      second = vmax;
+    const wd = h.weightDecay;
+    const attrs: AdamStepAttrs = {
+      beta1: b1,
+      beta2: b2,
+      eps: h.eps,
+      l2: h.decoupledWeightDecay ? 0 : wd,
+      decay: h.decoupledWeightDecay ? 1 - h.lr * wd : 1,
+      stepSize: h.lr / (1 - b1 ** step),
+      bc2Sqrt: Math.sqrt(1 - b2 ** step),
+      maximize: h.maximize,
+      amsgrad: h.amsgrad,
+    };
+    const fused = tryFusedAdamStep(vmax && h.amsgrad ? [p, grad, m, v, vmax] : [p, grad, m, v], attrs);
+    if (fused) {
+      const [np, nm, nv, nvmax] = fused;
+      m.assign(nm);
+      v.assign(nv);
+      if (nvmax) vmax!.assign(nvmax);
+      p.assign(np);
+      return;
     }
-    const denom = add(div(sqrt(second), bc2Sqrt), h.eps);
-    p.assign(sub(base, mul(div(m, denom), stepSize)));
+    stepByOps(p, grad, m, v, h.amsgrad ? vmax! : null, attrs);
   }
+}
+
+/** The same update as the fused op, one element-wise op at a time: for backends without the kernel. */
+function stepByOps(
+  p: Tensor,
+  grad: Tensor,
+  m: Tensor,
+  v: Tensor,
+  vmax: Tensor | null,
+  a: AdamStepAttrs,
+): void {
+  let g = a.maximize ? neg(grad) : grad;
+  if (a.l2 !== 0) g = add(g, mul(p, a.l2));
+  m.assign(add(m, mul(sub(g, m), 1 - a.beta1)));
+  v.assign(add(mul(v, a.beta2), mul(mul(g, g), 1 - a.beta2)));
+  let second = v;
+  if (vmax) {
+    vmax.assign(maximum(vmax, v));
+    second = vmax;
+  }
+  // Decoupled decay multiplies p before the step; the step does not read p, so it is folded in here.
+  const base = a.decay === 1 ? p : mul(p, a.decay);
+  const denom = add(div(sqrt(second), a.bc2Sqrt), a.eps);
+  p.assign(sub(base, mul(div(m, denom), a.stepSize)));
 }
 
 /**

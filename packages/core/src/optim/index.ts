@@ -1,4 +1,5 @@
 // optim: optimizers, learning-rate schedules and gradient clipping.
+export { type AdamStepAttrs, adamStepOp } from './adam-step.js';
 export { Adam, type AdamHyperparams, AdamW } from './adamw.js';
 export { type ClipGradNormOptions, clipGradNorm, clipGradValue } from './clip.js';
 export {
@@ -9,6 +10,7 @@ export {
   type ParamGroup,
   type ParamGroupSpec,
   type ParamState,
+  type SavedParamGroup,
 } from './optimizer.js';
 export {
   CosineAnnealingLR,
@@ -19,6 +21,7 @@ export {
   LinearLR,
   type LinearLROptions,
   LRScheduler,
+  type SchedulerStateDict,
   SequentialLR,
   StepLR,
   type StepLROptions,

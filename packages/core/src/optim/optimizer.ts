@@ -40,8 +40,16 @@ export type ParamState = Record<string, Tensor | number>;
 export interface OptimizerStateDict {
   /** State by parameter position. The tensors are the optimizer's own: clone them to keep a snapshot. */
   state: Map<number, ParamState>;
-  /** Hyperparameters of each group, with `params` the positions of its parameters. */
-  paramGroups: (Record<string, unknown> & { params: number[] })[];
+  /** Hyperparameters of each group, with the positions of its parameters. */
+  paramGroups: SavedParamGroup[];
+}
+
+/** One parameter group in an {@link OptimizerStateDict}: its hyperparameters and its parameters' positions. */
+export interface SavedParamGroup {
+  /** Positions of the group's parameters across all groups. */
+  params: number[];
+  /** Hyperparameters by name (`lr`, `betas`, ...). */
+  [hyper: string]: unknown;
 }
 
 /**

@@ -1,8 +1,11 @@
 import { ValueError } from '../errors.js';
 import type { BaseHyperparams, Optimizer } from './optimizer.js';
 
-/** Any optimizer (schedulers only touch each group's `lr`). */
-type AnyOptimizer = Optimizer<BaseHyperparams>;
+/** A scheduler's saved position (see {@link LRScheduler.stateDict}). */
+export interface SchedulerStateDict {
+  /** Steps taken. */
+  lastEpoch: number;
+}
 
 function checkSteps(op: string, arg: string, v: number, min: number): void {
   if (!Number.isInteger(v) || v < min) throw new ValueError(op, arg, `an integer >= ${min}`, String(v));
@@ -21,13 +24,13 @@ function checkFinite(op: string, arg: string, v: number): void {
  */
 export abstract class LRScheduler {
   /** The optimizer whose groups' `lr` this sets. */
-  readonly optimizer: AnyOptimizer;
+  readonly optimizer: Optimizer<BaseHyperparams>;
   /** Each group's starting learning rate. */
   readonly baseLrs: number[];
   /** Steps taken so far (0 after construction), as PyTorch's `last_epoch`. */
   lastEpoch = 0;
 
-  constructor(optimizer: AnyOptimizer) {
+  constructor(optimizer: Optimizer<BaseHyperparams>) {
     this.optimizer = optimizer;
     for (const g of optimizer.paramGroups) if (g.initialLr === undefined) g.initialLr = g.lr;
     this.baseLrs = optimizer.paramGroups.map((g) => g.initialLr as number);
@@ -55,12 +58,12 @@ export abstract class LRScheduler {
   }
 
   /** The step count, to resume a schedule. */
-  stateDict(): { lastEpoch: number } {
+  stateDict(): SchedulerStateDict {
     return { lastEpoch: this.lastEpoch };
   }
 
   /** Resumes at a saved step and sets the learning rates for it. */
-  loadStateDict(sd: { lastEpoch: number }): void {
+  loadStateDict(sd: SchedulerStateDict): void {
     checkSteps(`${this.constructor.name}.loadStateDict`, 'lastEpoch', sd.lastEpoch, 0);
     this.lastEpoch = sd.lastEpoch;
     this.apply();
@@ -86,7 +89,7 @@ export class CosineAnnealingLR extends LRScheduler {
   /** The lowest learning rate. */
   readonly etaMin: number;
 
-  constructor(optimizer: AnyOptimizer, opts: CosineAnnealingOptions) {
+  constructor(optimizer: Optimizer<BaseHyperparams>, opts: CosineAnnealingOptions) {
     super(optimizer);
     checkSteps('CosineAnnealingLR', 'tMax', opts.tMax, 1);
     this.tMax = opts.tMax;
@@ -122,7 +125,7 @@ export class LinearLR extends LRScheduler {
   /** Length of the ramp. */
   readonly totalIters: number;
 
-  constructor(optimizer: AnyOptimizer, opts: LinearLROptions = {}) {
+  constructor(optimizer: Optimizer<BaseHyperparams>, opts: LinearLROptions = {}) {
     super(optimizer);
     const { startFactor = 1 / 3, endFactor = 1, totalIters = 5 } = opts;
     if (typeof startFactor !== 'number' || !(startFactor > 0 && startFactor <= 1)) {
@@ -159,7 +162,7 @@ export class StepLR extends LRScheduler {
   /** Decay factor. */
   readonly gamma: number;
 
-  constructor(optimizer: AnyOptimizer, opts: StepLROptions) {
+  constructor(optimizer: Optimizer<BaseHyperparams>, opts: StepLROptions) {
     super(optimizer);
     checkSteps('StepLR', 'stepSize', opts.stepSize, 1);
     this.stepSize = opts.stepSize;
@@ -178,7 +181,7 @@ export class LambdaLR extends LRScheduler {
   /** The factor at each step. */
   readonly lrLambda: (t: number) => number;
 
-  constructor(optimizer: AnyOptimizer, lrLambda: (t: number) => number) {
+  constructor(optimizer: Optimizer<BaseHyperparams>, lrLambda: (t: number) => number) {
     super(optimizer);
     if (typeof lrLambda !== 'function') {
       throw new ValueError('LambdaLR', 'lrLambda', 'a function of the step', typeof lrLambda);
@@ -204,7 +207,11 @@ export class SequentialLR extends LRScheduler {
   /** The steps at which each next scheduler takes over. */
   readonly milestones: readonly number[];
 
-  constructor(optimizer: AnyOptimizer, schedulers: readonly LRScheduler[], milestones: readonly number[]) {
+  constructor(
+    optimizer: Optimizer<BaseHyperparams>,
+    schedulers: readonly LRScheduler[],
+    milestones: readonly number[],
+  ) {
     super(optimizer);
     if (schedulers.length === 0) {
       throw new ValueError('SequentialLR', 'schedulers', 'a non-empty list', 'an empty one');
@@ -301,7 +308,7 @@ export class WarmupCosineLR extends LRScheduler {
   /** The schedule's options. */
   readonly options: Readonly<Required<WarmupCosineOptions>>;
 
-  constructor(optimizer: AnyOptimizer, opts: WarmupCosineOptions) {
+  constructor(optimizer: Optimizer<BaseHyperparams>, opts: WarmupCosineOptions) {
     super(optimizer);
     const { totalSteps, warmupSteps = 0, etaMin = 0, warmupStartFactor = 0 } = opts;
     this.options = { totalSteps, warmupSteps, etaMin, warmupStartFactor };

@@ -7,6 +7,7 @@ import {
   memory,
   sampleQueryRows,
   tokenCount,
+  zeros,
 } from '../../src/index.js';
 import { backendsUnderTest } from '../../src/testing/index.js';
 
@@ -34,6 +35,15 @@ describe('sdpa attention entries', () => {
     let pairs = 0;
     for (let i = 0; i < 5; i++) pairs += causal.pattern(small, i).reduce((s, v) => s + v, 0);
     expect(causal.flops(small)).toBe(4 * 2 * 3 * 2 * pairs);
+  });
+
+  it('check outputs of the right shape only', async () => {
+    const w = sdpa.defaultWorkloads()[1];
+    const wrong = zeros([1, 144, 2, 16]);
+    await expect(checkAttentionOutput(sdpa, w, wrong, { seed: 0 })).rejects.toThrow(
+      /checkAttentionOutput\(sdpa\): output must be \[1, 12, 12, 2, valueDim\], got \[1, 144, 2, 16\]/,
+    );
+    wrong.dispose();
   });
 
   it('give softmax weights that sum to one over the attended keys', () => {

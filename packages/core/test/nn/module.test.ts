@@ -157,6 +157,10 @@ describe('Module names', () => {
     expect(() => m.registerParameter('x', zeros([1]))).toThrow(
       /name must be a name not already used by a buffer, got 'x'/,
     );
+    const seq = new Sequential(m);
+    expect(() => m.registerModule('parent', seq)).toThrow(
+      /Bad.registerModule: parent must be a module that does not contain this one, got a cycle/,
+    );
     const w = m.registerParameter('w', zeros([2]));
     expect(w.requiresGrad).toBe(true);
     expect(m.registerParameter('frozen', zeros([2]), { requiresGrad: false }).requiresGrad).toBe(false);

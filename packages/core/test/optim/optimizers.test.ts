@@ -2,11 +2,19 @@ import { describe, expect, it } from 'vitest';
 import {
   Adam,
   AdamW,
+  cpuBackend,
+  fallbackStats,
+  getBackend,
+  getKernel,
   Linear,
   manualSeed,
   memory,
+  moveTensor,
   mseLoss,
   mul,
+  registerBackend,
+  registerKernel,
+  removeBackend,
   SGD,
   sum,
   type Tensor,
@@ -16,7 +24,7 @@ import {
 
 /** loss = Σ c·p², so grad = 2·c·p: sets p.grad like backward would. */
 function quadraticGrad(p: Tensor, c: number[]): void {
-  tidy(() => sum(mul(mul(p, p), tensor(c, { dtype: p.dtype }))).backward());
+  tidy(() => sum(mul(mul(p, p), tensor(c, { dtype: p.dtype, backend: p.backend.name }))).backward());
 }
 
 function run(opt: { step(): void; zeroGrad(): void }, p: Tensor, c: number[], steps: number): number[] {
@@ -141,6 +149,76 @@ describe('AdamW', () => {
     );
     expect(() => new Adam([p], { eps: Number.NaN })).toThrow(/Adam: eps must be/);
     expect(() => new AdamW([])).toThrow(/AdamW: params must be a non-empty list/);
+  });
+});
+
+describe('Adam backends', () => {
+  // The CPU runs the fused 'optim.adamStep' kernel; a backend without one gets the op-by-op update, and a
+  // backend that registers the kernel gets it called.
+  const cases = [
+    { opts: { lr: 0.05, betas: [0.8, 0.95] as const, eps: 1e-6, weightDecay: 0.1 }, decoupled: true },
+    { opts: { lr: 0.3, amsgrad: true }, decoupled: true },
+    { opts: { lr: 0.05, weightDecay: 0.1, decoupledWeightDecay: false, maximize: true }, decoupled: false },
+  ];
+
+  it('op-by-op update on a backend without the fused kernel matches the reference', () => {
+    registerBackend({ ...cpuBackend, name: 'plain' }, -1);
+    try {
+      for (const { opts, decoupled } of cases) {
+        const p = tensor([0.5, -1.5], { dtype: 'float64', backend: 'plain' }).setRequiresGrad();
+        const opt = new AdamW([p], opts);
+        fallbackStats.reset();
+        const got = run(opt, p, [1, 3], 3);
+        expect(fallbackStats.names.has('optim.adamStep')).toBe(false);
+        expect(fallbackStats.names.has('sqrt')).toBe(true);
+        const {
+          lr,
+          betas = [0.9, 0.999],
+          eps = 1e-8,
+        } = opts as { lr: number; betas?: readonly number[]; eps?: number };
+        const wd = (opts as { weightDecay?: number }).weightDecay ?? 0.01;
+        const sign = (opts as { maximize?: boolean }).maximize ? -1 : 1;
+        const want = adamReference([0.5, -1.5], [sign, 3 * sign], 3, {
+          lr,
+          b1: betas[0],
+          b2: betas[1],
+          eps,
+          wd,
+          decoupled,
+          amsgrad: (opts as { amsgrad?: boolean }).amsgrad,
+        });
+        got.forEach((g, i) => expect(g).toBeCloseTo(want[i], 12));
+        expect(p.backend.name).toBe('plain');
+      }
+    } finally {
+      removeBackend('plain');
+    }
+  });
+
+  it('a backend that registers the fused kernel gets it', () => {
+    registerBackend({ ...cpuBackend, name: 'fused' }, -1);
+    const cpuKernel = getKernel('optim.adamStep', 'cpu')!;
+    let calls = 0;
+    // Its storage is a typed array too, so the CPU kernel can run; the outputs are moved over.
+    registerKernel({
+      ...cpuKernel,
+      backend: 'fused',
+      run: (inputs, attrs) => {
+        calls++;
+        return cpuKernel.run(inputs, attrs).map((o) => {
+          const moved = moveTensor(o, getBackend('fused'));
+          o.dispose();
+          return moved;
+        });
+      },
+    });
+    try {
+      const p = tensor([1, 2], { backend: 'fused' }).setRequiresGrad();
+      run(new AdamW([p]), p, [1, 1], 2);
+      expect(calls).toBe(2);
+    } finally {
+      removeBackend('fused');
+    }
   });
 });
 

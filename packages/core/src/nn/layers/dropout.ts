@@ -5,7 +5,7 @@ import { tensor } from '../../tensor/creation.js';
 import { type Generator, globalGenerator } from '../../tensor/random.js';
 import type { Tensor } from '../../tensor/tensor.js';
 import { Module } from '../module.js';
-import { checkRange } from './util.js';
+import { checkRange, pyNum } from './util.js';
 
 /** Options of {@link dropout}. */
 export interface DropoutOptions {
@@ -65,6 +65,6 @@ export class Dropout extends Module {
   }
 
   override extraRepr(): string {
-    return `p=${this.p}`;
+    return `p=${pyNum(this.p)}`;
   }
 }

@@ -1,7 +1,7 @@
 import { fmtShape, ShapeError } from '../../errors.js';
 import { tidy } from '../../tensor/scope.js';
 import type { Tensor } from '../../tensor/tensor.js';
-import { type FactoryOptions, Module } from '../module.js';
+import { type FactoryOptions, Module, type TensorModule } from '../module.js';
 import { GELU, Identity } from './activation.js';
 import { Conv2d } from './conv.js';
 import { Dropout } from './dropout.js';
@@ -15,12 +15,12 @@ export interface MlpOptions extends FactoryOptions {
   /** Output width (default `inFeatures`). */
   outFeatures?: number;
   /** Makes the activation (default `() => new GELU()`, exact). */
-  actLayer?: () => Module;
+  actLayer?: () => TensorModule;
   /**
    * Makes a norm applied to the hidden features after the activation, e.g.
    * `(dim, f) => new LayerNorm(dim, f)` (default none: an Identity, so no state-dict keys).
    */
-  normLayer?: (features: number, factory: FactoryOptions) => Module;
+  normLayer?: (features: number, factory: FactoryOptions) => TensorModule;
   /** Biases of fc1 and fc2 (default true for both). */
   bias?: boolean | readonly [boolean, boolean];
   /** Dropout after the activation and after fc2 (default 0 for both). */
@@ -38,11 +38,11 @@ export class Mlp extends Module {
   /** First projection, `[hidden, in]`. */
   readonly fc1: Linear | Conv2d;
   /** Activation. */
-  readonly act: Module;
+  readonly act: TensorModule;
   /** Dropout after the activation. */
   readonly drop1: Dropout;
   /** Norm of the hidden features (Identity when none). */
-  readonly norm: Module;
+  readonly norm: TensorModule;
   /** Second projection, `[out, hidden]`. */
   readonly fc2: Linear | Conv2d;
   /** Dropout after fc2. */
@@ -77,9 +77,9 @@ export class Mlp extends Module {
     if (x.rank < 1) throw new ShapeError('Mlp', 'x', 'a tensor with a feature axis', fmtShape(x.shape));
     return tidy(() => {
       let h = this.fc1.forward(x);
-      h = this.act.forward(h) as Tensor;
+      h = this.act.forward(h);
       h = this.drop1.forward(h);
-      h = this.norm.forward(h) as Tensor;
+      h = this.norm.forward(h);
       h = this.fc2.forward(h);
       return this.drop2.forward(h);
     });
