@@ -323,6 +323,9 @@ describe('containers', () => {
     const x = randomNormal([5, 3], { seed: 5 });
     const want = tidy(() => (seq.at(2) as Linear).forward(new ReLU().forward(a.forward(x))));
     expect(tidy(() => seq.forward(x)).toArray()).toEqual(want.toArray());
+    const swap = new Identity();
+    seq.registerModule('1', swap); // surgery through the base class is seen by the container
+    expect(seq.at(1)).toBe(swap);
     seq.append(new Identity());
     expect(seq.namedChildren().map(([n]) => n)).toEqual(['0', '1', '2', '3']);
     expect(() => seq.at(4)).toThrow(/Sequential.at: index must be an integer in \[-4, 3\], got 4/);

@@ -9,14 +9,15 @@ function checkIndex(op: string, i: number, n: number): number {
   return i < 0 ? i + n : i;
 }
 
+// The containers keep no list of their own: the registered children are the one source of truth, so replacing
+// a child with registerModule('3', block) (model surgery) is seen by forward and iteration alike.
+
 /**
  * Modules run one after another (`torch.nn.Sequential`): each one's output is the next one's input. Children
  * are named `'0'`, `'1'`, ... as in PyTorch, so `Sequential(Linear, ReLU, Linear)` has the state-dict keys
  * `0.weight`, `0.bias`, `2.weight`, `2.bias`.
  */
 export class Sequential extends Module {
-  #items: Module[] = [];
-
   constructor(...modules: Module[]) {
     super();
     for (const m of modules) this.append(m);
@@ -24,24 +25,24 @@ export class Sequential extends Module {
 
   /** Adds a module at the end (named by its position). Returns this. */
   append(m: Module): this {
-    this.registerModule(String(this.#items.length), m);
-    this.#items.push(m);
+    this.registerModule(String(this.length), m);
     return this;
   }
 
   /** Number of modules. */
   get length(): number {
-    return this.#items.length;
+    return this.children().length;
   }
 
   /** The module at position `i` (negative counts from the end). */
   at(i: number): Module {
-    return this.#items[checkIndex('Sequential.at', i, this.#items.length)];
+    const items = this.children();
+    return items[checkIndex('Sequential.at', i, items.length)];
   }
 
   /** Iterates the modules in order. */
   [Symbol.iterator](): Iterator<Module> {
-    return this.#items[Symbol.iterator]();
+    return this.children()[Symbol.iterator]();
   }
 
   /**
@@ -50,7 +51,7 @@ export class Sequential extends Module {
    */
   override forward(input: Tensor): Tensor {
     let x: unknown = input;
-    for (const m of this.#items) x = m.forward(x);
+    for (const m of this.children()) x = m.forward(x);
     return x as Tensor;
   }
 }
@@ -60,8 +61,6 @@ export class Sequential extends Module {
  * over blocks themselves (`blocks.3.attn.qkv.weight`). It has no forward of its own.
  */
 export class ModuleList<M extends Module = Module> extends Module {
-  #items: M[] = [];
-
   constructor(modules: Iterable<M> = []) {
     super();
     for (const m of modules) this.append(m);
@@ -69,8 +68,7 @@ export class ModuleList<M extends Module = Module> extends Module {
 
   /** Adds a module at the end. Returns this. */
   append(m: M): this {
-    this.registerModule(String(this.#items.length), m);
-    this.#items.push(m);
+    this.registerModule(String(this.length), m);
     return this;
   }
 
@@ -82,17 +80,18 @@ export class ModuleList<M extends Module = Module> extends Module {
 
   /** Number of modules. */
   get length(): number {
-    return this.#items.length;
+    return this.children().length;
   }
 
   /** The module at position `i` (negative counts from the end). */
   at(i: number): M {
-    return this.#items[checkIndex('ModuleList.at', i, this.#items.length)];
+    const items = this.children() as M[];
+    return items[checkIndex('ModuleList.at', i, items.length)];
   }
 
   /** Iterates the modules in order. */
   [Symbol.iterator](): Iterator<M> {
-    return this.#items[Symbol.iterator]();
+    return (this.children() as M[])[Symbol.iterator]();
   }
 
   /** Always throws: a ModuleList only holds modules; iterate it in the parent's forward. */
@@ -106,8 +105,6 @@ export class ModuleList<M extends Module = Module> extends Module {
  * (`heads.cls.weight`). It has no forward of its own.
  */
 export class ModuleDict<M extends Module = Module> extends Module {
-  #items = new Map<string, M>();
-
   constructor(modules: Record<string, M> | Iterable<[string, M]> = {}) {
     super();
     const entries = Symbol.iterator in modules ? modules : Object.entries(modules);
@@ -117,38 +114,37 @@ export class ModuleDict<M extends Module = Module> extends Module {
   /** Adds or replaces the module under `key` (a replaced one keeps its position). Returns this. */
   set(key: string, m: M): this {
     this.registerModule(key, m);
-    this.#items.set(key, m);
     return this;
   }
 
   /** The module under `key`, or undefined. */
   get(key: string): M | undefined {
-    return this.#items.get(key);
+    return this.entries().find(([k]) => k === key)?.[1];
   }
 
   /** Whether a module is stored under `key`. */
   has(key: string): boolean {
-    return this.#items.has(key);
+    return this.get(key) !== undefined;
   }
 
   /** The keys, in insertion order. */
   keys(): string[] {
-    return [...this.#items.keys()];
+    return this.entries().map(([k]) => k);
   }
 
   /** The modules, in insertion order. */
   values(): M[] {
-    return [...this.#items.values()];
+    return this.children() as M[];
   }
 
   /** `[key, module]` pairs, in insertion order. */
   entries(): [string, M][] {
-    return [...this.#items.entries()];
+    return this.namedChildren() as [string, M][];
   }
 
   /** Number of modules. */
   get size(): number {
-    return this.#items.size;
+    return this.children().length;
   }
 
   /** Always throws: a ModuleDict only holds modules; pick them by key in the parent's forward. */
