@@ -1,6 +1,18 @@
 import { describe, expect, it } from 'vitest';
 import {
-  add, exp, grad, isGradEnabled, memory, mul, noGrad, randomNormal, sum, tanh, tensor, tidy, valueAndGrad,
+  add,
+  exp,
+  grad,
+  isGradEnabled,
+  memory,
+  mul,
+  noGrad,
+  randomNormal,
+  sum,
+  tanh,
+  tensor,
+  tidy,
+  valueAndGrad,
 } from '../src/index.js';
 import { gradcheck } from '../src/testing/index.js';
 
@@ -52,10 +64,12 @@ describe('autograd', () => {
     expect(Array.from(g.dataSync())).toEqual([2, 4]);
     expect(x.grad).toBeNull();
     expect(x.requiresGrad).toBe(false);
-    const { value, grads } = valueAndGrad((a, b) => sum(mul(a, 2)))(x, tensor([5]));
+    const { value, grads } = valueAndGrad((a, _b) => sum(mul(a, 2)))(x, tensor([5]));
     expect(value.item()).toBe(6);
     expect(Array.from(grads[1].dataSync())).toEqual([0]);
-    expect(() => valueAndGrad((t) => mul(t, 2))(x)).toThrow(/valueAndGrad: f must be a function returning a one-element tensor/);
+    expect(() => valueAndGrad((t) => mul(t, 2))(x)).toThrow(
+      /valueAndGrad: f must be a function returning a one-element tensor/,
+    );
   });
 
   it('frees the whole graph: no tensors or bytes left after 100 training-like steps', () => {

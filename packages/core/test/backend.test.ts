@@ -1,8 +1,28 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import {
-  type Backend, type TypedArray, add, cpuBackend, cpuData, cpuTensor, currentBackendName, defineOp, exp,
-  fallbackStats, getKernel, listBackends, listKernels, makeTensor, mul, registerBackend, registerKernel,
-  removeBackend, runOp1, setBackend, sum, tensor, toBackend,
+  add,
+  type Backend,
+  cpuBackend,
+  cpuData,
+  cpuTensor,
+  currentBackendName,
+  defineOp,
+  exp,
+  fallbackStats,
+  getKernel,
+  listBackends,
+  listKernels,
+  makeTensor,
+  mul,
+  registerBackend,
+  registerKernel,
+  removeBackend,
+  runOp1,
+  setBackend,
+  sum,
+  type TypedArray,
+  tensor,
+  toBackend,
 } from '../src/index.js';
 
 /** A stand-in for a third-party backend: typed-array storage under another name, a kernel for `add` only. */
@@ -56,7 +76,9 @@ describe('backends and the kernel registry', () => {
   it('a backend that cannot read synchronously gets a clear error for a missing kernel', () => {
     registerBackend(mockBackend('nosync', false), -1);
     const a = tensor([1, 2], { backend: 'nosync' });
-    expect(() => exp(a)).toThrow(/exp: backend must be a backend with a kernel for this op, got 'nosync' has none/);
+    expect(() => exp(a)).toThrow(
+      /exp: backend must be a backend with a kernel for this op, got 'nosync' has none/,
+    );
     expect(() => a.dataSync()).toThrow(/dataSync: tensor must be on a backend with synchronous readback/);
   });
 
@@ -83,7 +105,10 @@ describe('backends and the kernel registry', () => {
   });
 
   it('a third-party op needs no change to core: define it, register a CPU kernel, get autograd', () => {
-    const triple = defineOp<{ k: number }>({ name: 'thirdparty.scale', vjp: ([g], _x, _y, { k }) => [mul(g!, k)] });
+    const triple = defineOp<{ k: number }>({
+      name: 'thirdparty.scale',
+      vjp: ([g], _x, _y, { k }) => [mul(g!, k)],
+    });
     registerKernel<{ k: number }>({
       op: 'thirdparty.scale',
       backend: 'cpu',

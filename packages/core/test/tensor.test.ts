@@ -1,22 +1,51 @@
 import { describe, expect, it } from 'vitest';
 import {
-  Generator, arange, endScope, exp, eye, full, keep, linspace, manualSeed, memory, ones, randomNormal,
-  randomPermutation, randomUniform, scalar, startScope, tensor, tidy, truncatedNormal, zeros,
+  arange,
+  endScope,
+  exp,
+  eye,
+  full,
+  Generator,
+  keep,
+  linspace,
+  manualSeed,
+  memory,
+  ones,
+  randomNormal,
+  randomPermutation,
+  randomUniform,
+  scalar,
+  startScope,
+  tensor,
+  tidy,
+  truncatedNormal,
+  zeros,
 } from '../src/index.js';
 
 describe('tensor creation and readback', () => {
   it('creates from nested arrays, typed arrays and scalars', async () => {
-    const a = tensor([[1, 2], [3, 4]]);
+    const a = tensor([
+      [1, 2],
+      [3, 4],
+    ]);
     expect(a.shape).toEqual([2, 2]);
     expect(a.dtype).toBe('float32');
-    expect(a.toArray()).toEqual([[1, 2], [3, 4]]);
-    expect(await a.array()).toEqual([[1, 2], [3, 4]]);
+    expect(a.toArray()).toEqual([
+      [1, 2],
+      [3, 4],
+    ]);
+    expect(await a.array()).toEqual([
+      [1, 2],
+      [3, 4],
+    ]);
     expect(Array.from(await a.data())).toEqual([1, 2, 3, 4]);
     expect(tensor(new Int32Array([1, 2, 3]), { shape: [3, 1] }).dtype).toBe('int32');
     expect(tensor(true).dtype).toBe('bool');
     expect(scalar(2.5).item()).toBe(2.5);
     expect(() => tensor([[1, 2], [3]])).toThrow(/tensor: values must be a rectangular nested array/);
-    expect(() => tensor([1, 2, 3], { shape: [2, 2] })).toThrow(/tensor: shape must be 3 elements, got \[2, 2\] \(4 elements\)/);
+    expect(() => tensor([1, 2, 3], { shape: [2, 2] })).toThrow(
+      /tensor: shape must be 3 elements, got \[2, 2\] \(4 elements\)/,
+    );
     expect(() => zeros([2, -1])).toThrow(/full: shape must be a list of non-negative integers/);
   });
 
@@ -32,7 +61,10 @@ describe('tensor creation and readback', () => {
     expect(arange(5).dtype).toBe('int32');
     expect(Array.from(arange(1, 2, 0.25).dataSync())).toEqual([1, 1.25, 1.5, 1.75]);
     expect(Array.from(linspace(0, 1, 5).dataSync())).toEqual([0, 0.25, 0.5, 0.75, 1]);
-    expect(eye(2, 3).toArray()).toEqual([[1, 0, 0], [0, 1, 0]]);
+    expect(eye(2, 3).toArray()).toEqual([
+      [1, 0, 0],
+      [0, 1, 0],
+    ]);
     expect(full([2], 7, { dtype: 'int32' }).toArray()).toEqual([7, 7]);
     expect(ones([0, 3]).size).toBe(0);
   });
@@ -104,7 +136,9 @@ describe('scopes', () => {
 
 describe('seeded random', () => {
   it('is reproducible by seed and by manualSeed', () => {
-    expect(Array.from(randomNormal([5], { seed: 3 }).dataSync())).toEqual(Array.from(randomNormal([5], { seed: 3 }).dataSync()));
+    expect(Array.from(randomNormal([5], { seed: 3 }).dataSync())).toEqual(
+      Array.from(randomNormal([5], { seed: 3 }).dataSync()),
+    );
     manualSeed(11);
     const a = randomUniform([4]).dataSync();
     manualSeed(11);

@@ -169,7 +169,8 @@ export function moveTensor(t: Tensor, target: Backend): Tensor {
       `'${src.name}' (use toAsync)`,
     );
   }
-  if (t.isContiguous) return makeTensor(target, src.readSync(t.storage.handle, t.dtype, t.offset, t.size), t.shape);
+  if (t.isContiguous)
+    return makeTensor(target, src.readSync(t.storage.handle, t.dtype, t.offset, t.size), t.shape);
   if (getKernel('contiguous', src.name)) {
     const packed = contiguousCopy(t);
     const values = src.readSync(packed.storage.handle, packed.dtype, 0, packed.size);

@@ -43,8 +43,7 @@ function flattenNested(
       if (typeof v === 'boolean') {
         flat.push(v ? 1 : 0);
         bools++;
-      }
-      else if (typeof v === 'number') flat.push(v);
+      } else if (typeof v === 'number') flat.push(v);
       else throw new ValueError(op, 'values', 'numbers or booleans', typeof v);
       return;
     }

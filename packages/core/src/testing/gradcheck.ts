@@ -45,11 +45,14 @@ export function gradcheck(
     const wrt = opts.wrt ?? xs.map((x, i) => (isFloat(x.dtype) ? i : -1)).filter((i) => i >= 0);
     const probe = f(...xs);
     const gen = new Generator(opts.seed ?? 0);
-    const w = tensor(Float64Array.from({ length: probe.size }, () => gen.normal()), {
-      shape: probe.shape,
-      dtype: 'float64',
-      backend: 'cpu',
-    });
+    const w = tensor(
+      Float64Array.from({ length: probe.size }, () => gen.normal()),
+      {
+        shape: probe.shape,
+        dtype: 'float64',
+        backend: 'cpu',
+      },
+    );
     // Only the checked inputs become variables; the others (int indices, masks) stay constants.
     const withWrt = (vars: Tensor[]) => xs.map((x, k) => (wrt.includes(k) ? vars[wrt.indexOf(k)] : x));
     const scalarF = (...vars: Tensor[]) => sum(mul(cast(f(...withWrt(vars)), 'float64'), w));

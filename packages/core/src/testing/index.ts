@@ -8,4 +8,10 @@
 export { backendsUnderTest } from './backends.js';
 export { assertClose, compareArrays, type Discrepancy } from './compare.js';
 export { type GradcheckOptions, gradcheck } from './gradcheck.js';
-export { GRADCHECK_DEFAULTS, setTolerance, type Tolerance, toleranceFor } from './tolerances.js';
+export {
+  GRADCHECK_DEFAULTS,
+  type GradcheckDefaults,
+  setTolerance,
+  type Tolerance,
+  toleranceFor,
+} from './tolerances.js';

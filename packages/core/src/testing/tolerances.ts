@@ -25,8 +25,14 @@ export function setTolerance(backend: string, t: Tolerance): void {
 }
 
 /** Defaults of the float64 finite-difference gradient check. */
-export const GRADCHECK_DEFAULTS: { readonly eps: number; readonly atol: number; readonly rtol: number } = {
-  eps: 1e-6,
-  atol: 1e-5,
-  rtol: 1e-3,
-};
+export interface GradcheckDefaults {
+  /** Finite-difference step. */
+  readonly eps: number;
+  /** Absolute tolerance. */
+  readonly atol: number;
+  /** Relative tolerance. */
+  readonly rtol: number;
+}
+
+/** The values `gradcheck` uses unless told otherwise. */
+export const GRADCHECK_DEFAULTS: GradcheckDefaults = { eps: 1e-6, atol: 1e-5, rtol: 1e-3 };
