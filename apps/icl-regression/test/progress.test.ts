@@ -80,15 +80,15 @@ describe('command line', () => {
       steps: 3000,
       batch: 256,
       lr: 0.02,
-      seed: 1,
+      seed: 0,
       quick: false,
     });
     expect(parseCli(['--quick'])).toMatchObject({ steps: 600, quick: true, evalTasks: 4000 });
-    expect(parseCli(['--heads', '4', '--steps', '10', '--lr', '3e-3', '--seed', '0'])).toMatchObject({
+    expect(parseCli(['--heads', '4', '--steps', '10', '--lr', '3e-3', '--seed', '7'])).toMatchObject({
       heads: 4,
       steps: 10,
       lr: 0.003,
-      seed: 0,
+      seed: 7,
     });
   });
 

@@ -13,6 +13,7 @@ import {
   listBackends,
   listKernels,
   makeTensor,
+  memory,
   mul,
   registerBackend,
   registerKernel,
@@ -22,6 +23,7 @@ import {
   sum,
   type TypedArray,
   tensor,
+  tidy,
   toBackend,
 } from '../src/index.js';
 
@@ -92,6 +94,23 @@ describe('backends and the kernel registry', () => {
     sum(mul(moved, moved)).backward();
     expect(a.grad!.backend.name).toBe('cpu');
     expect(Array.from(a.grad!.dataSync())).toEqual([2, 4]);
+  });
+
+  it('moveTo moves a leaf and its gradient in place, keeping per-backend counts right', () => {
+    registerBackend(mockBackend('mock', true), -1);
+    const cpuBefore = memory('cpu');
+    const mockBefore = memory('mock');
+    const p = tensor([1, 2], { backend: 'cpu' }).setRequiresGrad();
+    tidy(() => sum(mul(p, p)).backward());
+    expect(p.moveTo('mock')).toBe(p);
+    expect(p.backend.name).toBe('mock');
+    expect(p.grad!.backend.name).toBe('mock');
+    expect(Array.from(p.dataSync())).toEqual([1, 2]);
+    expect(Array.from(p.grad!.dataSync())).toEqual([2, 4]);
+    expect(memory('cpu')).toEqual(cpuBefore);
+    p.dispose();
+    expect(memory('mock')).toEqual(mockBefore);
+    expect(() => mul(p, 2)).toThrow(/live tensor/);
   });
 
   it('chooses the default backend from setBackend, then ATTNKIT_BACKEND, then priority', () => {

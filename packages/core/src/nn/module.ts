@@ -8,7 +8,6 @@ import { toBackend } from '../ops/views/views.js';
 import { shapesEqual } from '../shape.js';
 import { keep, tidy } from '../tensor/scope.js';
 import { Tensor } from '../tensor/tensor.js';
-import { moveInPlace } from './move.js';
 import {
   type LoadStateDictResult,
   type ShapeMismatch,
@@ -331,7 +330,7 @@ export abstract class Module {
    */
   to(backend: string): this {
     getBackend(backend);
-    for (const t of this.#uniqueTensors()) moveInPlace(t, backend);
+    for (const t of this.#uniqueTensors()) t.moveTo(backend);
     return this;
   }
 

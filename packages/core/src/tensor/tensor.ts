@@ -204,15 +204,40 @@ export class Tensor {
     if (value.backend !== this.backend) {
       throw new ValueError('assign', 'value', `on backend ${this.backend.name}`, value.backend.name);
     }
-    const src = value.isContiguous && value.offset === 0 ? value : ops.contiguous(value);
+    this.adopt(value);
+    return this;
+  }
+
+  /**
+   * Moves this leaf tensor's data to another backend in place, with its gradient: the object keeps its
+   * identity, so modules and optimizers holding it keep working (PyTorch's `p.data = p.data.to(device)`).
+   */
+  moveTo(backend: string): this {
+    this.assertAlive('moveTo');
+    if (!this.isLeaf) throw new ValueError('moveTo', 'this', 'a leaf tensor', 'the output of an op');
+    if (this.backend.name === backend) return this;
+    const grad = this.grad;
+    this.adopt(ops.withGradMode(false, () => ops.toBackend(this, backend)));
+    if (grad) {
+      this.grad = ops.keep(ops.withGradMode(false, () => ops.toBackend(grad, backend)));
+      grad.dispose();
+    }
+    return this;
+  }
+
+  /** Takes over `value`'s data (packed first if needed) and disposes `value`. */
+  private adopt(value: Tensor): void {
+    const src =
+      value.isContiguous && value.offset === 0 ? value : ops.withGradMode(false, () => ops.contiguous(value));
     src.storage.retain();
+    countTensor(this.storage.backend.name, -1);
+    countTensor(src.storage.backend.name, 1);
     this.storage.release();
     this.storage = src.storage;
     (this as { strides: readonly number[] }).strides = Object.freeze(stridesOf(this.shape));
     (this as { offset: number }).offset = 0;
     if (src !== value) src.dispose();
     value.dispose();
-    return this;
   }
 
   /** A copy of this tensor on another backend (or this tensor's backend: a plain copy). */
