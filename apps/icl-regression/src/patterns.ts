@@ -34,16 +34,25 @@ export interface HeadPattern {
   lastColRatio: number;
   /** μ = OV[d]: the weight on the context label y_ℓ. */
   mu: number;
+  /**
+   * Whether the head matters: |μ| ≥ {@link ACTIVE_FRACTION}·max_h |μ_h|. An inactive head adds almost
+   * nothing to the output, and the gradient reaching its W_Q, W_K is proportional to its output weight, so
+   * its W_QK stays near its random start; its statistics are shown but not judged.
+   */
+  active: boolean;
   /** max_{i<d} |OV[i]| / |OV[d]| (≈ 0 when OV is last-entry-only). */
   ovLeakRatio: number;
 }
+
+/** A head with |μ| below this fraction of the largest |μ| counts as inactive (see {@link HeadPattern.active}). */
+export const ACTIVE_FRACTION = 0.1;
 
 /** The statistics of all heads together. */
 export interface PatternSummary {
   heads: HeadPattern[];
   /** |Σ_h μ_h| / max_h |μ_h| (≈ 0 when the heads' label weights cancel: "zero-sum"). */
   zeroSumRatio: number;
-  /** Number of heads with μ > 0 and with μ < 0. */
+  /** Number of active heads with μ > 0 and with μ < 0. */
   positive: number;
   negative: number;
   /**
@@ -61,7 +70,7 @@ function meanOf(xs: number[]): number {
   return xs.reduce((s, v) => s + v, 0) / xs.length;
 }
 
-/** The statistics of one head. */
+/** The statistics of one head, judged on its own (`active` true; {@link summarize} compares heads). */
 export function headPattern(w: HeadWeights): HeadPattern {
   const D = w.q.length;
   const d = D - 1;
@@ -84,6 +93,7 @@ export function headPattern(w: HeadWeights): HeadPattern {
     diagCv: sd / Math.abs(omega),
     lastColRatio: Math.max(...qk.slice(0, d).map((row) => Math.abs(row[d]))) / absDiag,
     mu,
+    active: true,
     ovLeakRatio: Math.max(...ov.slice(0, d).map(Math.abs)) / Math.abs(mu),
   };
 }
@@ -92,12 +102,14 @@ export function headPattern(w: HeadWeights): HeadPattern {
 export function summarize(heads: HeadWeights[]): PatternSummary {
   const patterns = heads.map(headPattern);
   const mus = patterns.map((p) => p.mu);
+  const largest = Math.max(...mus.map(Math.abs));
+  for (const p of patterns) p.active = Math.abs(p.mu) >= ACTIVE_FRACTION * largest;
   const D = heads[0].q.length;
   return {
     heads: patterns,
-    zeroSumRatio: Math.abs(mus.reduce((s, v) => s + v, 0)) / Math.max(...mus.map(Math.abs)),
-    positive: mus.filter((m) => m > 0).length,
-    negative: mus.filter((m) => m < 0).length,
+    zeroSumRatio: Math.abs(mus.reduce((s, v) => s + v, 0)) / largest,
+    positive: patterns.filter((p) => p.active && p.mu > 0).length,
+    negative: patterns.filter((p) => p.active && p.mu < 0).length,
     smallOmegaEta: patterns.reduce((s, p) => s + p.omega * p.mu, 0) / Math.sqrt(D),
   };
 }

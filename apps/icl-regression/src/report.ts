@@ -1,5 +1,5 @@
 import { fmt, formatMatrix, formatTable } from './format.js';
-import { PATTERN_LIMITS, type PatternSummary } from './patterns.js';
+import { ACTIVE_FRACTION, PATTERN_LIMITS, type PatternSummary } from './patterns.js';
 import { type BaselineResult, type Baselines, bestGd } from './predictors.js';
 
 /** The reproduction's target: the model's test loss within 25% of the best tuned one-step GD predictor. */
@@ -32,15 +32,16 @@ export function resultReport(modelLoss: number, b: Baselines): { text: string; m
   return { text, met };
 }
 
-function check(value: number, limit: number): string {
-  return `${value.toFixed(3)} ${value < limit ? '✓' : '✗'}`;
+function check(value: number, limit: number, judged = true): string {
+  return `${value.toFixed(3)} ${judged ? (value < limit ? '✓' : '✗') : '-'}`;
 }
 
 /** The learned matrices of every head and the spec's statistics, each marked against its limit. */
 export function patternReport(s: PatternSummary): string {
   const lines: string[] = [];
   s.heads.forEach((h, i) => {
-    lines.push(`  head ${i}: ω = ${fmt(h.omega)}, μ = OV[d] = ${fmt(h.mu)}`);
+    const note = h.active ? '' : ` (inactive: |μ| < ${ACTIVE_FRACTION}·max |μ|, not judged)`;
+    lines.push(`  head ${i}: ω = ${fmt(h.omega)}, μ = OV[d] = ${fmt(h.mu)}${note}`);
     lines.push('    W_QK = W_Q·W_Kᵀ (rows: query coordinate x₁..x_d, y; columns: key coordinate)');
     lines.push(formatMatrix(h.qk, 3, '      '));
     lines.push('    OV = W_V·W_O, as a row (coordinates x₁..x_d, y)');
@@ -49,7 +50,7 @@ export function patternReport(s: PatternSummary): string {
   const L = PATTERN_LIMITS;
   const row = (name: string, limit: number, pick: (h: PatternSummary['heads'][number]) => number) => [
     name,
-    ...s.heads.map((h) => check(pick(h), limit)),
+    ...s.heads.map((h) => check(pick(h), limit, h.active)),
     `< ${limit}`,
   ];
   lines.push('');
@@ -69,24 +70,25 @@ export function patternReport(s: PatternSummary): string {
         check(s.zeroSumRatio, L.zeroSumRatio),
         `< ${L.zeroSumRatio}`,
       ],
-      ['heads with μ > 0 / μ < 0', `${s.positive} / ${s.negative}`, ''],
+      ['active heads with μ > 0 / μ < 0', `${s.positive} / ${s.negative}`, ''],
       ['Σ_h ω_h·μ_h / √(d+1) (first-order GD step)', s.smallOmegaEta.toFixed(3), ''],
     ]),
   );
   return lines.join('\n');
 }
 
-/** Whether every head and the zero-sum statistic are within the spec's limits. */
+/** Whether every active head and the zero-sum statistic are within the spec's limits. */
 export function patternsHold(s: PatternSummary): boolean {
   const L = PATTERN_LIMITS;
   return (
     s.zeroSumRatio < L.zeroSumRatio &&
     s.heads.every(
       (h) =>
-        h.offDiagRatio < L.offDiagRatio &&
-        h.diagCv < L.diagCv &&
-        h.lastColRatio < L.lastColRatio &&
-        h.ovLeakRatio < L.ovLeakRatio,
+        !h.active ||
+        (h.offDiagRatio < L.offDiagRatio &&
+          h.diagCv < L.diagCv &&
+          h.lastColRatio < L.lastColRatio &&
+          h.ovLeakRatio < L.ovLeakRatio),
     )
   );
 }

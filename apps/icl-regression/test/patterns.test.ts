@@ -74,6 +74,28 @@ describe('pattern statistics', () => {
     expect(patternsHold(s)).toBe(false);
   });
 
+  it('leave out heads whose output weight is negligible, and only those', () => {
+    const messy = (mu: number) => {
+      const h = idealHead(0.3, mu);
+      h.q[0][1] = 0.5;
+      h.k[d][0] = 1;
+      h.v[0][0] = 2;
+      return h;
+    };
+    // |μ| = 0.1 < 0.1·2: the head adds nothing, its random-looking W_QK is not judged.
+    const quiet = summarize([idealHead(0.5, 2), idealHead(-0.5, -2.1), messy(0.1)]);
+    expect(quiet.heads.map((h) => h.active)).toEqual([true, true, false]);
+    expect(quiet.heads[2].offDiagRatio).toBeGreaterThan(0.1);
+    expect([quiet.positive, quiet.negative]).toEqual([1, 1]);
+    expect(quiet.zeroSumRatio).toBeCloseTo(0, 12);
+    expect(patternsHold(quiet)).toBe(true);
+    expect(patternReport(quiet)).toContain('head 2: ω =  0.300, μ = OV[d] =  0.100 (inactive');
+    // |μ| = 0.5 ≥ 0.1·2.5: the same head now counts, and fails.
+    const loud = summarize([idealHead(0.5, 2), idealHead(-0.5, -2.5), messy(0.5)]);
+    expect(loud.heads[2].active).toBe(true);
+    expect(patternsHold(loud)).toBe(false);
+  });
+
   it('print every head and mark the limits', () => {
     const text = patternReport(summarize([idealHead(0.5, 2), idealHead(-0.5, -2)]));
     expect(text).toContain('head 1: ω = -0.500, μ = OV[d] = -2.000');

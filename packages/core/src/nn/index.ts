@@ -16,7 +16,7 @@ export { Conv2d, type Conv2dOptions, type Size2 } from './layers/conv.js';
 export { Dropout, type DropoutModuleOptions, type DropoutOptions, dropout } from './layers/dropout.js';
 export { Embedding, type EmbeddingOptions } from './layers/embedding.js';
 export { Linear, type LinearOptions } from './layers/linear.js';
-export { Mlp, type MlpOptions } from './layers/mlp.js';
+export { Mlp, Mlp as MLP, type MlpOptions } from './layers/mlp.js';
 export {
   GroupNorm,
   type GroupNormOptions,
