@@ -38,8 +38,10 @@ function positive(name: string, raw: string | undefined, fallback: number, integ
 
 /** Parses the flags (throws with a readable message on bad input). */
 export function parseCli(argv: readonly string[]): CliOptions {
+  // `pnpm start -- --quick` hands the script a literal `--` first; it separates nothing here.
+  const args = argv[0] === '--' ? argv.slice(1) : [...argv];
   const { values } = parseArgs({
-    args: [...argv],
+    args,
     options: {
       heads: { type: 'string' },
       steps: { type: 'string' },

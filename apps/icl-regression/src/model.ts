@@ -86,7 +86,7 @@ export class IclAttention extends Module {
     });
   }
 
-  /** Each head's weights as plain arrays, for {@link summarize} and printing. */
+  /** Each head's weights as plain arrays, for the pattern statistics and printing. */
   headWeights(): HeadWeights[] {
     const [q, k, v] = [this.wq, this.wk, this.wv].map((t) => t.toArray() as number[][][]);
     const o = this.wo.toArray() as number[][][];

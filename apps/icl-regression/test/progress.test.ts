@@ -84,6 +84,7 @@ describe('command line', () => {
       quick: false,
     });
     expect(parseCli(['--quick'])).toMatchObject({ steps: 600, quick: true, evalTasks: 4000 });
+    expect(parseCli(['--', '--quick'])).toMatchObject({ quick: true });
     expect(parseCli(['--heads', '4', '--steps', '10', '--lr', '3e-3', '--seed', '7'])).toMatchObject({
       heads: 4,
       steps: 10,
