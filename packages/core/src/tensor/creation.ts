@@ -97,7 +97,8 @@ export function tensor(
   const dtype = opts?.dtype ?? dtypeOfArray(flat) ?? (bools ? 'bool' : 'float32');
   const backend = backendFor('tensor', { ...opts, dtype });
   const arr = allocArray(dtype, flat.length);
-  for (let i = 0; i < flat.length; i++) arr[i] = flat[i];
+  if (ArrayBuffer.isView(flat) && dtype !== 'bool') arr.set(flat as TypedArray);
+  else for (let i = 0; i < flat.length; i++) arr[i] = flat[i];
   return makeTensor(backend, arr, shape);
 }
 
