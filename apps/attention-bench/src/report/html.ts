@@ -98,7 +98,7 @@ export function renderHtml(d: ReportData): string {
     ['CPU', `${m.cpu} (${m.cores} logical cores, ${m.memoryGiB} GiB)`],
     ['platform', `${m.platform}, Node.js ${m.node}`],
     ['backend', `${d.backend.name}: ${d.backend.description}`],
-    ['WebGPU', d.backend.note],
+    ['WebGPU', d.backend.note.replace(/^WebGPU: /, '')],
     ['ops', d.packages],
   ]
     .map(([k, v]) => `<dt>${esc(k)}</dt><dd>${esc(v)}</dd>`)
