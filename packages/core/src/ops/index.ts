@@ -35,4 +35,5 @@ export * from './resize/resize.js';
 export * from './scan/cumsum.js';
 export * from './softmax/softmax.js';
 export * from './sort/sort.js';
+export type { SpatialArg } from './spatial-args.js';
 export * from './views/views.js';

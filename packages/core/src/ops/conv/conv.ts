@@ -6,6 +6,7 @@ import type { Tensor } from '../../tensor/tensor.js';
 import { add } from '../elementwise/binary.js';
 import { defineOp, type OpDef, runOp1 } from '../op.js';
 import { sum } from '../reduce/reduce.js';
+import { perAxis, type SpatialArg } from '../spatial-args.js';
 import { reshape } from '../views/views.js';
 
 /**
@@ -59,9 +60,6 @@ export const conv2dWeightGradOp: OpDef<Conv2dAttrs> = defineOp<Conv2dAttrs>({
   vjp: ([g], [x, dy], _y, a) => [runOp1(conv2dInputGradOp, [dy, g!], a), runOp1(conv2dOp, [x, g!], a)],
 });
 
-/** A per-axis integer option: one number for every spatial axis, or one per axis. */
-export type SpatialArg = number | readonly number[];
-
 /** Options of {@link conv1d} and {@link conv2d} (as `torch.nn.functional.conv2d`'s keyword arguments). */
 export interface ConvOptions {
   /** Step between output positions (default 1). */
@@ -89,21 +87,6 @@ export interface ConvTransposeOptions {
   dilation?: SpatialArg;
   /** Channel groups (default 1). */
   groups?: number;
-}
-
-/** `v` as `n` integers of at least `min`, or a ValueError naming `arg`. */
-function spatial(op: string, arg: string, v: SpatialArg | undefined, n: number, def: number, min: number) {
-  const list =
-    v === undefined
-      ? new Array<number>(n).fill(def)
-      : typeof v === 'number'
-        ? new Array<number>(n).fill(v)
-        : [...v];
-  if (list.length !== n || list.some((d) => !Number.isInteger(d) || d < min)) {
-    const kind = min === 0 ? 'a non-negative integer' : 'a positive integer';
-    throw new ValueError(op, arg, `${kind} or a list of ${n}`, JSON.stringify(v));
-  }
-  return list;
 }
 
 /** Lifts per-axis values of a 1-d op to the 2-d op it runs as (a height-1 image). */
@@ -191,8 +174,8 @@ function convNd(
   }
   if (c.bias && (c.bias.rank !== 1 || c.bias.shape[0] !== cout))
     throw new ShapeError(op, 'bias', `of shape [${cout}]`, fmtShape(c.bias.shape));
-  const stride = spatial(op, 'stride', o.stride, dims, 1, 1);
-  const dilation = spatial(op, 'dilation', o.dilation, dims, 1, 1);
+  const stride = perAxis(op, 'stride', o.stride, dims, 1, 1);
+  const dilation = perAxis(op, 'dilation', o.dilation, dims, 1, 1);
   const kernel = weight.shape.slice(2);
   const inSize = xs.slice(2);
   let before: number[];
@@ -214,7 +197,7 @@ function convNd(
         JSON.stringify(o.padding),
       );
     }
-    before = spatial(op, 'padding', o.padding, dims, 0, 0);
+    before = perAxis(op, 'padding', o.padding, dims, 0, 0);
     after = before;
   }
   const outSize = inSize.map((len, i) => {
@@ -291,10 +274,10 @@ function convTransposeNd(
   const cout = cg * g;
   if (c.bias && (c.bias.rank !== 1 || c.bias.shape[0] !== cout))
     throw new ShapeError(op, 'bias', `of shape [${cout}]`, fmtShape(c.bias.shape));
-  const stride = spatial(op, 'stride', o.stride, dims, 1, 1);
-  const padding = spatial(op, 'padding', o.padding, dims, 0, 0);
-  const dilation = spatial(op, 'dilation', o.dilation, dims, 1, 1);
-  const outPad = spatial(op, 'outputPadding', o.outputPadding, dims, 0, 0);
+  const stride = perAxis(op, 'stride', o.stride, dims, 1, 1);
+  const padding = perAxis(op, 'padding', o.padding, dims, 0, 0);
+  const dilation = perAxis(op, 'dilation', o.dilation, dims, 1, 1);
+  const outPad = perAxis(op, 'outputPadding', o.outputPadding, dims, 0, 0);
   outPad.forEach((p, i) => {
     if (p >= stride[i] && p >= dilation[i]) {
       throw new ValueError(

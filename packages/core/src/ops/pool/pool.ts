@@ -4,6 +4,7 @@ import { shapesEqual } from '../../shape.js';
 import { tidy } from '../../tensor/scope.js';
 import type { Tensor } from '../../tensor/tensor.js';
 import { defineOp, type OpDef, runOp, runOp1 } from '../op.js';
+import { perAxis, type SpatialArg } from '../spatial-args.js';
 import { reshape } from '../views/views.js';
 
 type Pair = [number, number];
@@ -105,7 +106,7 @@ export const adaptiveAvgPool2dGradOp: OpDef<PoolShapes> = defineOp<PoolShapes>({
 });
 
 /** A per-axis integer option of the pooling functions: one number for every spatial axis, or one per axis. */
-export type PoolArg = number | readonly number[];
+export type PoolArg = SpatialArg;
 
 /** Options of {@link avgPool1d} and {@link avgPool2d} (as torch's `avg_pool2d`). */
 export interface AvgPoolOptions {
@@ -143,15 +144,6 @@ export interface MaxPoolResult {
   values: Tensor;
   /** Where each maximum was, as a flat index `h * W + w` into its input plane (int32; torch's `return_indices`). */
   indices: Tensor;
-}
-
-function perAxis(op: string, arg: string, v: PoolArg | undefined, n: number, min: number): number[] {
-  const list = typeof v === 'number' ? new Array<number>(n).fill(v) : v === undefined ? [] : [...v];
-  if (list.length !== n || list.some((d) => !Number.isInteger(d) || d < min)) {
-    const kind = min === 0 ? 'a non-negative integer' : 'a positive integer';
-    throw new ValueError(op, arg, `${kind} or a list of ${n}`, JSON.stringify(v));
-  }
-  return list;
 }
 
 /** The input as `[N, C, H, W]` (a 1-d input becomes a height-1 image) and the shape to give the result. */
