@@ -1,4 +1,4 @@
-import { allocArray, type DType, type TypedArray } from '../../dtype.js';
+import { allocArray, type DType, dtypeOfArray, type TypedArray } from '../../dtype.js';
 import { tensorFromHandle } from '../../tensor/make.js';
 import type { Tensor } from '../../tensor/tensor.js';
 import type { Backend } from '../backend.js';
@@ -41,15 +41,7 @@ export function cpuData(t: Tensor): TypedArray {
 
 /** Wraps a freshly computed typed array as a CPU tensor, without copying (for CPU kernels). */
 export function cpuTensor(values: TypedArray, shape: readonly number[]): Tensor {
-  const dtype: DType =
-    values instanceof Float32Array
-      ? 'float32'
-      : values instanceof Float64Array
-        ? 'float64'
-        : values instanceof Int32Array
-          ? 'int32'
-          : 'bool';
-  return tensorFromHandle(cpuBackend, values, dtype, shape);
+  return tensorFromHandle(cpuBackend, values, dtypeOfArray(values) as DType, shape);
 }
 
 /** A zero-filled typed array for a CPU kernel's output. */
