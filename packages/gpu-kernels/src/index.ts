@@ -1,0 +1,16 @@
+/// <reference types="@webgpu/types" />
+/**
+ * `@attnkit/gpu-kernels`: attnkit's WebGPU backend. {@link initWebGPU} finds an adapter (the browser's
+ * `navigator.gpu`, or Dawn through the `webgpu` package in Node), registers the `'webgpu'` backend, and the WGSL
+ * kernels of this package then run attnkit's elementwise ops, reductions, matmul and softmax on the GPU.
+ *
+ * @packageDocumentation
+ */
+import './kernels/elementwise.js';
+import './kernels/reduce.js';
+import './kernels/matmul.js';
+
+export { emptyPool, type GpuMemoryInfo, gpuMemory, setPoisonOutputs, sizeClass } from './backend/queue.js';
+export { webgpuBackend } from './backend/webgpu-backend.js';
+export { getWebGPUDevice, type WebGPUInfo, webgpuInfo } from './runtime/device.js';
+export { destroyWebGPU, type InitOptions, initWebGPU } from './runtime/init.js';

@@ -1,0 +1,115 @@
+import { BackendError, type MatmulAttrs, registerKernel } from '@attnkit/core';
+import { liveState } from '../runtime/device.js';
+import { bufferOf, launch, offsetsCode, output } from './common.js';
+
+/** Output tile of one workgroup (rows x columns), the K step, and the threads (8 x 8, 4 x 4 outputs each). */
+const TM = 32;
+const TN = 32;
+const TK = 16;
+const WG = 8;
+const RB = TM / WG;
+
+/** Element strides of an input's batch axes seen from the broadcast batch shape (0 where it broadcasts). */
+function batchStrides(
+  shape: readonly number[],
+  strides: readonly number[],
+  batch: readonly number[],
+): number[] {
+  const own = shape.slice(0, -2);
+  const lead = batch.length - own.length;
+  return batch.map((d, i) => (i < lead || (own[i - lead] === 1 && d !== 1) ? 0 : strides[i - lead]));
+}
+
+// Tiled in workgroup memory (TM x TK of A and TK x TN of B per step), register-blocked (RB x RB outputs per
+// thread), reading A and B in whichever layout they are stored (transA / transB), so transposed views of
+// packed tensors need no copy. Edges are zero-padded in the tiles, so any m, n, k work.
+registerKernel<MatmulAttrs>({
+  op: 'matmul',
+  backend: 'webgpu',
+  run: ([a, b], { transA, transB, m, n, k, shape }) => {
+    if (a.dtype !== 'float32' || b.dtype !== 'float32') {
+      throw new BackendError('matmul', 'a', 'float32 operands on WebGPU', `${a.dtype}, ${b.dtype}`);
+    }
+    const { t, h } = output('matmul', 'float32', shape);
+    if (t.size === 0) return [t];
+    const batch = shape.slice(0, -2);
+    const count = batch.reduce((x, y) => x * y, 1);
+    const max = liveState('matmul').info.maxComputeWorkgroupsPerDimension;
+    const gx = Math.ceil(n / TN);
+    const gy = Math.ceil(m / TM);
+    if (count > max || gx > max || gy > max) {
+      throw new BackendError(
+        'matmul',
+        'shape',
+        `at most ${max} batches and ${max * TM} rows or columns`,
+        `[${shape}]`,
+      );
+    }
+    const aOps = { strides: batchStrides(a.shape, a.strides, batch), offset: a.offset };
+    const bOps = { strides: batchStrides(b.shape, b.strides, batch), offset: b.offset };
+    // A[i, p] and B[p, j] inside one batch matrix, for either storage layout.
+    const aIdx = transA ? `p * ${m}u + i` : `i * ${k}u + p`;
+    const bIdx = transB ? `j * ${k}u + p` : `p * ${n}u + j`;
+    const key = `matmul|${transA}|${transB}|${m}|${n}|${k}|${batch}|${JSON.stringify([aOps, bOps])}`;
+    launch(
+      'matmul',
+      key,
+      () => /* wgsl */ `
+@group(0) @binding(0) var<storage, read> A: array<f32>;
+@group(0) @binding(1) var<storage, read> B: array<f32>;
+@group(0) @binding(2) var<storage, read_write> C: array<f32>;
+var<workgroup> As: array<f32, ${TK * TM}>;
+var<workgroup> Bs: array<f32, ${TK * TN}>;
+fn loadA(base: u32, i: u32, p: u32) -> f32 {
+  if (i < ${m}u && p < ${k}u) { return A[base + ${aIdx}]; }
+  return 0.0;
+}
+fn loadB(base: u32, p: u32, j: u32) -> f32 {
+  if (p < ${k}u && j < ${n}u) { return B[base + ${bIdx}]; }
+  return 0.0;
+}
+@compute @workgroup_size(${WG}, ${WG})
+fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: vec3u) {
+  let z = wid.z;
+  ${offsetsCode(batch, [aOps, bOps], 'z')}
+  let aBase = o0;
+  let bBase = o1;
+  let row0 = wid.y * ${TM}u;
+  let col0 = wid.x * ${TN}u;
+  let tid = lid.y * ${WG}u + lid.x;
+  var acc: array<array<f32, ${RB}>, ${RB}>;
+  for (var k0 = 0u; k0 < ${k}u; k0 += ${TK}u) {
+    for (var q = 0u; q < ${(TM * TK) / (WG * WG)}u; q++) {
+      let idx = tid + q * ${WG * WG}u;
+      As[idx] = loadA(aBase, row0 + idx % ${TM}u, k0 + idx / ${TM}u);
+      Bs[idx] = loadB(bBase, k0 + idx / ${TN}u, col0 + idx % ${TN}u);
+    }
+    workgroupBarrier();
+    for (var kk = 0u; kk < ${TK}u; kk++) {
+      var av: array<f32, ${RB}>;
+      var bv: array<f32, ${RB}>;
+      for (var r = 0u; r < ${RB}u; r++) {
+        av[r] = As[kk * ${TM}u + lid.y * ${RB}u + r];
+        bv[r] = Bs[kk * ${TN}u + lid.x * ${RB}u + r];
+      }
+      for (var r = 0u; r < ${RB}u; r++) {
+        for (var c = 0u; c < ${RB}u; c++) { acc[r][c] = fma(av[r], bv[c], acc[r][c]); }
+      }
+    }
+    workgroupBarrier();
+  }
+  let cBase = z * ${m * n}u;
+  for (var r = 0u; r < ${RB}u; r++) {
+    let i = row0 + lid.y * ${RB}u + r;
+    for (var c = 0u; c < ${RB}u; c++) {
+      let j = col0 + lid.x * ${RB}u + c;
+      if (i < ${m}u && j < ${n}u) { C[cBase + i * ${n}u + j] = acc[r][c]; }
+    }
+  }
+}`,
+      [bufferOf('matmul', a), bufferOf('matmul', b), h.buffer],
+      [gx, gy, count],
+    );
+    return [t];
+  },
+});
