@@ -9,6 +9,12 @@
 import './kernels/elementwise.js';
 import './kernels/reduce.js';
 import './kernels/matmul.js';
+import './kernels/attention.js';
+import './kernels/norm.js';
+import './kernels/conv.js';
+import './kernels/pool.js';
+import './kernels/indexing.js';
+import './kernels/scan.js';
 
 export { emptyPool, type GpuMemoryInfo, gpuMemory, setPoisonOutputs, sizeClass } from './backend/queue.js';
 export { webgpuBackend } from './backend/webgpu-backend.js';
