@@ -58,9 +58,14 @@ describe.skipIf(!hasWebGPU)('the WebGPU backend', () => {
   });
 
   it('raises core error for an op without a WebGPU kernel (no silent CPU fallback)', () => {
+    // A third-party op with only a CPU kernel: on WebGPU it must fail clearly, not run elsewhere unnoticed.
+    const cpuOnly = core.defineOp<Record<string, never>>({ name: 'test.cpuOnly' });
+    core.registerKernel({ op: 'test.cpuOnly', backend: 'cpu', run: ([t]) => [t.clone()] });
     const x = tensor([1, 2, 3], { backend: 'webgpu' });
-    expect(() => core.cumsum(x, 0)).toThrow(BackendError);
-    expect(() => core.cumsum(x, 0)).toThrow(/webgpu/);
+    expect(() => core.runOp1(cpuOnly, [x], {})).toThrow(BackendError);
+    expect(() => core.runOp1(cpuOnly, [x], {})).toThrow(
+      /test\.cpuOnly: backend must be a backend with a kernel for this op, got 'webgpu' has none/,
+    );
   });
 
   it('poisons outputs in test mode, so an unwritten element would be NaN', async () => {
