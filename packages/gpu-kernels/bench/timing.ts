@@ -1,0 +1,100 @@
+// A small timer for queued (GPU) and synchronous (CPU) work: warm-up, then batches of steps between syncs.
+import type { BenchCase } from './cases.js';
+import { syncBackend } from './cases.js';
+
+/** How long to measure. */
+export interface TimingOptions {
+  /** Target wall time of one sample in ms: the steps per sample are chosen to reach it (at least one). */
+  sampleMs: number;
+  /** Samples; the median is reported. */
+  samples: number;
+}
+
+/** The timing of one case on one backend. */
+export interface Timing {
+  /** Case name. */
+  name: string;
+  /** Backend name. */
+  backend: string;
+  /** Case shapes and options. */
+  params: Record<string, number | boolean>;
+  /** Median time of one step in ms. */
+  medianMs: number;
+  /** Fastest sample, ms per step. */
+  minMs: number;
+  /** Slowest sample, ms per step. */
+  maxMs: number;
+  /** The first step with its sync (includes pipeline compilation on WebGPU), ms. */
+  firstMs: number;
+  /** Steps per sample. */
+  stepsPerSample: number;
+  /** Samples taken. */
+  samples: number;
+  /** Floating-point operations of one step. */
+  flops: number;
+  /** How the flops were counted. */
+  flopsRule: string;
+  /** `flops / medianMs`, in GFLOP/s. */
+  gflops: number;
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+}
+
+/** Times `c` on `backend`: one warm-up step, one calibration step, then `samples` batches. */
+export async function timeCase(c: BenchCase, backend: string, opts: TimingOptions): Promise<Timing> {
+  const p = c.prepare(backend);
+  try {
+    await syncBackend(backend);
+    let t0 = performance.now();
+    p.step();
+    await syncBackend(backend);
+    const firstMs = performance.now() - t0;
+    t0 = performance.now();
+    p.step();
+    await syncBackend(backend);
+    const once = Math.max(performance.now() - t0, 1e-3);
+    const steps = Math.max(1, Math.min(10_000, Math.round(opts.sampleMs / once)));
+    const perStep: number[] = [];
+    for (let s = 0; s < opts.samples; s++) {
+      t0 = performance.now();
+      for (let i = 0; i < steps; i++) p.step();
+      await syncBackend(backend);
+      perStep.push((performance.now() - t0) / steps);
+    }
+    const medianMs = median(perStep);
+    return {
+      name: c.name,
+      backend,
+      params: c.params,
+      medianMs,
+      minMs: Math.min(...perStep),
+      maxMs: Math.max(...perStep),
+      firstMs,
+      stepsPerSample: steps,
+      samples: opts.samples,
+      flops: c.flops,
+      flopsRule: c.flopsRule,
+      gflops: c.flops / medianMs / 1e6,
+    };
+  } finally {
+    p.dispose();
+  }
+}
+
+/** Formats timings as an aligned text table: case, backend, median ms, and the rate in GFLOP/s or TFLOP/s. */
+export function table(
+  rows: { name: string; backend: string; medianMs: number; gflops: number }[],
+  unit: 'GFLOP/s' | 'TFLOP/s' = 'GFLOP/s',
+): string {
+  const scale = unit === 'TFLOP/s' ? 1e-3 : 1;
+  const cells = [
+    ['case', 'backend', 'median ms', unit],
+    ...rows.map((r) => [r.name, r.backend, r.medianMs.toPrecision(4), (r.gflops * scale).toPrecision(4)]),
+  ];
+  const widths = cells[0].map((_, i) => Math.max(...cells.map((row) => row[i].length)));
+  return cells.map((row) => row.map((cell, i) => cell.padEnd(widths[i])).join('  ')).join('\n');
+}
