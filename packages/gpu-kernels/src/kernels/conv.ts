@@ -1,13 +1,8 @@
 import { BackendError, type Conv2dAttrs, registerKernel, type Tensor } from '@attnkit/core';
 import { liveState } from '../runtime/device.js';
 import { bufferOf, grid, launch, output, wgSize } from './common.js';
+import { GEMM_TILES_WGSL, gemmMainLoop, RB, TM, TN, WG } from './gemm-tile.js';
 
-/** Implicit-GEMM tiles: output channels x output positions per workgroup, the K step, 8 x 8 threads of 4 x 4. */
-const TM = 32;
-const TN = 32;
-const TK = 16;
-const WG = 8;
-const RB = TM / WG;
 /** Threads of the weight-gradient reduction (one workgroup per weight element). */
 const RWG = 64;
 
@@ -75,8 +70,7 @@ function convGemm(x: Tensor, wt: Tensor, b: Tensor | undefined, a: Conv2dAttrs, 
 @group(0) @binding(1) var<storage, read> Wt: array<f32>;
 ${b ? '@group(0) @binding(2) var<storage, read> Bs: array<f32>;' : ''}
 @group(0) @binding(${b ? 3 : 2}) var<storage, read_write> Y: array<f32>;
-var<workgroup> As: array<f32, ${TK * TM}>;
-var<workgroup> Bt: array<f32, ${TK * TN}>;
+${GEMM_TILES_WGSL}
 fn loadW(grp: u32, oc: u32, k: u32) -> f32 {
   if (oc < ${g.og}u && k < ${K}u) { return Wt[${wt.offset}u + (grp * ${g.og}u + oc) * ${K}u + k]; }
   return 0.0;
@@ -100,28 +94,11 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: ve
   let grp = wid.z;
   let row0 = wid.y * ${TM}u;
   let col0 = wid.x * ${TN}u;
-  let tid = lid.y * ${WG}u + lid.x;
-  var acc: array<array<f32, ${RB}>, ${RB}>;
-  for (var k0 = 0u; k0 < ${K}u; k0 += ${TK}u) {
-    for (var q = 0u; q < ${(TM * TK) / (WG * WG)}u; q++) {
-      let idx = tid + q * ${WG * WG}u;
-      As[idx] = loadW(grp, row0 + idx % ${TM}u, k0 + idx / ${TM}u);
-      Bt[idx] = loadX(grp, k0 + idx / ${TN}u, col0 + idx % ${TN}u);
-    }
-    workgroupBarrier();
-    for (var kk = 0u; kk < ${TK}u; kk++) {
-      var av: array<f32, ${RB}>;
-      var bv: array<f32, ${RB}>;
-      for (var r = 0u; r < ${RB}u; r++) {
-        av[r] = As[kk * ${TM}u + lid.y * ${RB}u + r];
-        bv[r] = Bt[kk * ${TN}u + lid.x * ${RB}u + r];
-      }
-      for (var r = 0u; r < ${RB}u; r++) {
-        for (var cc = 0u; cc < ${RB}u; cc++) { acc[r][cc] = fma(av[r], bv[cc], acc[r][cc]); }
-      }
-    }
-    workgroupBarrier();
-  }
+  ${gemmMainLoop(
+    K,
+    (oc, k) => `loadW(grp, ${oc}, ${k})`,
+    (k, p) => `loadX(grp, ${k}, ${p})`,
+  )}
   for (var r = 0u; r < ${RB}u; r++) {
     let oc = row0 + lid.y * ${RB}u + r;
     if (oc >= ${g.og}u) { continue; }

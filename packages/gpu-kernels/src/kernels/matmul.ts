@@ -1,13 +1,7 @@
 import { BackendError, type MatmulAttrs, registerKernel } from '@attnkit/core';
 import { liveState } from '../runtime/device.js';
 import { bufferOf, launch, offsetsCode, output } from './common.js';
-
-/** Output tile of one workgroup (rows x columns), the K step, and the threads (8 x 8, 4 x 4 outputs each). */
-const TM = 32;
-const TN = 32;
-const TK = 16;
-const WG = 8;
-const RB = TM / WG;
+import { GEMM_TILES_WGSL, gemmMainLoop, RB, TM, TN, WG } from './gemm-tile.js';
 
 /** Element strides of an input's batch axes seen from the broadcast batch shape (0 where it broadcasts). */
 function batchStrides(
@@ -58,8 +52,7 @@ registerKernel<MatmulAttrs>({
 @group(0) @binding(0) var<storage, read> A: array<f32>;
 @group(0) @binding(1) var<storage, read> B: array<f32>;
 @group(0) @binding(2) var<storage, read_write> C: array<f32>;
-var<workgroup> As: array<f32, ${TK * TM}>;
-var<workgroup> Bs: array<f32, ${TK * TN}>;
+${GEMM_TILES_WGSL}
 fn loadA(base: u32, i: u32, p: u32) -> f32 {
   if (i < ${m}u && p < ${k}u) { return A[base + ${aIdx}]; }
   return 0.0;
@@ -76,28 +69,11 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: ve
   let bBase = o1;
   let row0 = wid.y * ${TM}u;
   let col0 = wid.x * ${TN}u;
-  let tid = lid.y * ${WG}u + lid.x;
-  var acc: array<array<f32, ${RB}>, ${RB}>;
-  for (var k0 = 0u; k0 < ${k}u; k0 += ${TK}u) {
-    for (var q = 0u; q < ${(TM * TK) / (WG * WG)}u; q++) {
-      let idx = tid + q * ${WG * WG}u;
-      As[idx] = loadA(aBase, row0 + idx % ${TM}u, k0 + idx / ${TM}u);
-      Bs[idx] = loadB(bBase, k0 + idx / ${TN}u, col0 + idx % ${TN}u);
-    }
-    workgroupBarrier();
-    for (var kk = 0u; kk < ${TK}u; kk++) {
-      var av: array<f32, ${RB}>;
-      var bv: array<f32, ${RB}>;
-      for (var r = 0u; r < ${RB}u; r++) {
-        av[r] = As[kk * ${TM}u + lid.y * ${RB}u + r];
-        bv[r] = Bs[kk * ${TN}u + lid.x * ${RB}u + r];
-      }
-      for (var r = 0u; r < ${RB}u; r++) {
-        for (var c = 0u; c < ${RB}u; c++) { acc[r][c] = fma(av[r], bv[c], acc[r][c]); }
-      }
-    }
-    workgroupBarrier();
-  }
+  ${gemmMainLoop(
+    k,
+    (i, p) => `loadA(aBase, ${i}, ${p})`,
+    (p, j) => `loadB(bBase, ${p}, ${j})`,
+  )}
   let cBase = z * ${m * n}u;
   for (var r = 0u; r < ${RB}u; r++) {
     let i = row0 + lid.y * ${RB}u + r;
