@@ -34,8 +34,18 @@ function log(message) {
   console.log(`\nbootstrap: ${message}`);
 }
 
+// Without a GPU, WebGPU (Dawn) runs on the SwiftShader driver of Debian's chromium package, whose Vulkan loader
+// lives in /usr/lib/chromium, off the library path; the loader reads LD_LIBRARY_PATH only at process start, so
+// it is set here for everything the tasks start (the demo, tests and benchmarks).
+const CHROMIUM_LIB = '/usr/lib/chromium';
+const ldLibraryPath =
+  process.platform === 'linux' && existsSync(path.join(CHROMIUM_LIB, 'libvulkan.so.1'))
+    ? [process.env.LD_LIBRARY_PATH, CHROMIUM_LIB].filter(Boolean).join(path.delimiter)
+    : process.env.LD_LIBRARY_PATH;
+
 const env = {
   ...process.env,
+  ...(ldLibraryPath ? { LD_LIBRARY_PATH: ldLibraryPath } : {}),
   // pnpm from .tools must be what turbo and package scripts find when they call `pnpm`.
   PATH: `${toolsBin}${path.delimiter}${process.env.PATH ?? ''}`,
   TURBO_TELEMETRY_DISABLED: '1',

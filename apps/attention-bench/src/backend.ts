@@ -16,15 +16,14 @@ export interface BackendChoice {
 
 /**
  * Loads the WebGPU package when it is installed (it registers its backend, with a priority above the CPU's,
- * when it finds an adapter; an exported `init()` is awaited because adapters are requested asynchronously),
- * then picks `requested` or the best registered backend.
+ * when it finds an adapter), then picks `requested` or the best registered backend.
  */
 export async function chooseBackend(requested: string | undefined): Promise<BackendChoice> {
   let gpu: string;
   if (requested === 'cpu') {
     gpu = `WebGPU: not tried (--backend cpu)`;
   } else {
-    gpu = await loadGpuPackage();
+    gpu = await loadGpuPackage(requested);
   }
   if (requested !== undefined) {
     if (!listBackends().includes(requested)) {
@@ -40,25 +39,38 @@ export async function chooseBackend(requested: string | undefined): Promise<Back
   return { name, description, note: `${gpu} — ${using}` };
 }
 
-async function loadGpuPackage(): Promise<string> {
-  const before = new Set(listBackends());
-  let mod: { init?: () => unknown };
+/** What the WebGPU package exports that the bench uses (typed here: the package is loaded optionally). */
+interface GpuPackage {
+  initWebGPU?: (opts?: { notice?: ((m: string) => void) | null }) => Promise<boolean>;
+  webgpuInfo?: () => { description: string; software: boolean } | undefined;
+}
+
+/**
+ * Loads the WebGPU package when installed and initialises it. A software adapter (SwiftShader, on machines
+ * without a GPU) is slower than the CPU path, so it becomes the default only when asked for with
+ * `--backend webgpu`; a hardware adapter is picked by its priority.
+ */
+async function loadGpuPackage(requested: string | undefined): Promise<string> {
+  let mod: GpuPackage;
   try {
     const specifier: string = GPU_PACKAGE;
-    mod = await import(specifier);
+    mod = (await import(specifier)) as GpuPackage;
   } catch (e) {
     if (isMissingPackage(e, GPU_PACKAGE)) return `WebGPU: ${GPU_PACKAGE} not installed`;
     return `WebGPU: ${GPU_PACKAGE} failed to load (${firstLine(e as Error)})`;
   }
-  try {
-    if (typeof mod.init === 'function') await mod.init();
-  } catch (e) {
-    return `WebGPU: ${GPU_PACKAGE} found no usable adapter (${firstLine(e as Error)})`;
+  let why = 'no adapter';
+  const found = await mod.initWebGPU?.({ notice: (m) => (why = m) }).catch((e: Error) => {
+    why = firstLine(e);
+    return false;
+  });
+  const info = found ? mod.webgpuInfo?.() : undefined;
+  if (!info) return `WebGPU: no usable adapter (${why.replace(/^@attnkit\/gpu-kernels: /, '')})`;
+  if (info.software && requested !== 'webgpu') {
+    setBackend('cpu');
+    return `WebGPU: software adapter ${info.description}, slower than the CPU here (--backend webgpu runs on it)`;
   }
-  const added = listBackends().filter((b) => !before.has(b));
-  return added.length > 0
-    ? `WebGPU: ${GPU_PACKAGE} registered ${added.join(', ')}`
-    : `WebGPU: ${GPU_PACKAGE} loaded but registered no backend (no adapter?)`;
+  return `WebGPU: adapter ${info.description}${info.software ? ' (software)' : ''}`;
 }
 
 function firstLine(e: Error): string {
