@@ -153,3 +153,40 @@ fn pow_s(a: f32, b: f32) -> f32 {
   return select(m, -m, odd);
 }
 `;
+
+/**
+ * @internal Records a kernel of one thread per element of a `total`-element output: `body` sees the flat index `e`
+ * (after the bounds check), the input buffers bound in order and the output(s) after them.
+ */
+export function elementKernel(
+  op: string,
+  key: string,
+  total: number,
+  bindings: { name: string; ty: string; buf: GPUBuffer; write?: boolean }[],
+  body: string,
+  helpers = '',
+): void {
+  const wg = wgSize();
+  const { groups, index } = grid(total, wg);
+  const decls = bindings
+    .map(
+      (b, i) =>
+        `@group(0) @binding(${i}) var<storage, ${b.write ? 'read_write' : 'read'}> ${b.name}: array<${b.ty}>;`,
+    )
+    .join('\n');
+  launch(
+    op,
+    `${op}|${key}|${groups}`,
+    () => /* wgsl */ `${MATH_WGSL}
+${decls}
+${helpers}
+@compute @workgroup_size(${wg})
+fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: vec3u) {
+  let e = ${index};
+  if (e >= ${total}u) { return; }
+  ${body}
+}`,
+    bindings.map((b) => b.buf),
+    groups,
+  );
+}

@@ -12,6 +12,7 @@ import {
 import {
   broadcastStridesOf,
   bufferOf,
+  elementKernel,
   f32,
   grid,
   i32,
@@ -313,32 +314,25 @@ registerKernel<UnsliceAttrs>({
   run: ([g], { starts, sizes, steps, inputShape }) => {
     const { t, h } = output('unslice', g.dtype, inputShape);
     if (t.size === 0) return [t];
-    const wg = wgSize();
-    const { groups, index } = grid(t.size, wg);
     const gStrides = rowMajor(sizes);
-    const lines: string[] = ['var r = i;', `var src = ${g.offset}u;`, 'var inside = true;'];
+    const lines: string[] = ['var r = e;', `var src = ${g.offset}u;`, 'var inside = true;'];
     for (let d = inputShape.length - 1; d >= 0; d--) {
       lines.push(`{ let c = i32(r % ${inputShape[d]}u); r = r / ${inputShape[d]}u;`);
       lines.push(`  let q = c - ${starts[d]}; let k = q / ${steps[d]};`);
       lines.push(`  if (q < 0 || q % ${steps[d]} != 0 || k >= ${sizes[d]}) { inside = false; }`);
       lines.push(`  else { src += u32(k) * ${gStrides[d]}u; } }`);
     }
-    launch(
+    elementKernel(
       'unslice',
-      `unslice|${inputShape}|${starts}|${sizes}|${steps}|${g.offset}|${wg}|${groups}`,
-      () => /* wgsl */ `
-@group(0) @binding(0) var<storage, read> G: array<u32>;
-@group(0) @binding(1) var<storage, read_write> Y: array<u32>;
-@compute @workgroup_size(${wg})
-fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: vec3u) {
-  let i = ${index};
-  if (i >= ${t.size}u) { return; }
-  ${lines.join('\n  ')}
+      `${inputShape}|${starts}|${sizes}|${steps}|${g.offset}`,
+      t.size,
+      [
+        { name: 'G', ty: 'u32', buf: bufferOf('unslice', g) },
+        { name: 'Y', ty: 'u32', buf: h.buffer, write: true },
+      ],
+      `${lines.join('\n  ')}
   _ = r;
-  Y[i] = select(0u, G[src], inside);
-}`,
-      [bufferOf('unslice', g), h.buffer],
-      groups,
+  Y[e] = select(0u, G[src], inside);`,
     );
     return [t];
   },

@@ -1,5 +1,16 @@
 import { BackendError, type PadAttrs, registerKernel } from '@attnkit/core';
-import { bufferOf, f32, grid, i32, launch, output, rowMajor, wgSize, wgslType } from './common.js';
+import {
+  bufferOf,
+  elementKernel,
+  f32,
+  grid,
+  i32,
+  launch,
+  output,
+  rowMajor,
+  wgSize,
+  wgslType,
+} from './common.js';
 
 // concat, pad and padGrad on WebGPU (imported by indexing.ts).
 
@@ -14,7 +25,6 @@ registerKernel<{ axis: number; shape: number[] }>({
     const outer = shape.slice(0, axis).reduce((a, b) => a * b, 1);
     const inner = shape.slice(axis + 1).reduce((a, b) => a * b, 1);
     const row = shape[axis] * inner;
-    const wg = wgSize();
     let col = 0;
     for (const x of xs) {
       if (x.dtype !== xs[0].dtype)
@@ -22,21 +32,15 @@ registerKernel<{ axis: number; shape: number[] }>({
       const run = x.shape[axis] * inner;
       const count = outer * run;
       if (count > 0) {
-        const { groups, index } = grid(count, wg);
-        launch(
+        elementKernel(
           'concat',
-          `concat|${run}|${row}|${col}|${count}|${x.offset}|${wg}|${groups}`,
-          () => /* wgsl */ `
-@group(0) @binding(0) var<storage, read> X: array<u32>;
-@group(0) @binding(1) var<storage, read_write> Y: array<u32>;
-@compute @workgroup_size(${wg})
-fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: vec3u) {
-  let i = ${index};
-  if (i >= ${count}u) { return; }
-  Y[(i / ${run}u) * ${row}u + ${col}u + i % ${run}u] = X[i + ${x.offset}u];
-}`,
-          [bufferOf('concat', x), h.buffer],
-          groups,
+          `${run}|${row}|${col}|${count}|${x.offset}`,
+          count,
+          [
+            { name: 'X', ty: 'u32', buf: bufferOf('concat', x) },
+            { name: 'Y', ty: 'u32', buf: h.buffer, write: true },
+          ],
+          `Y[(e / ${run}u) * ${row}u + ${col}u + e % ${run}u] = X[e + ${x.offset}u];`,
         );
       }
       col += run;

@@ -6,7 +6,7 @@ import {
   registerKernel,
   type Tensor,
 } from '@attnkit/core';
-import { bufferOf, f32, grid, launch, MATH_WGSL, output, wgSize } from './common.js';
+import { bufferOf, elementKernel, f32, output } from './common.js';
 
 function checkFloat(op: string, x: Tensor): void {
   if (x.dtype !== 'float32') throw new BackendError(op, 'x', 'a float32 tensor on WebGPU', x.dtype);
@@ -23,43 +23,6 @@ function splitIndex(rows: number, cols: number, y = 'oy', x = 'ox'): string {
   return `let ${x} = e % ${cols}u;
   let ${y} = (e / ${cols}u) % ${rows}u;
   let plane = e / ${rows * cols}u;`;
-}
-
-/**
- * Records a kernel of one thread per element of a `total`-element output: `body` sees the flat index `e`
- * (after the bounds check), the input buffers bound in order and the output(s) after them.
- */
-function elementKernel(
-  op: string,
-  key: string,
-  total: number,
-  bindings: { name: string; ty: string; buf: GPUBuffer; write?: boolean }[],
-  body: string,
-  helpers = '',
-): void {
-  const wg = wgSize();
-  const { groups, index } = grid(total, wg);
-  const decls = bindings
-    .map(
-      (b, i) =>
-        `@group(0) @binding(${i}) var<storage, ${b.write ? 'read_write' : 'read'}> ${b.name}: array<${b.ty}>;`,
-    )
-    .join('\n');
-  launch(
-    op,
-    `${op}|${key}|${groups}`,
-    () => /* wgsl */ `${MATH_WGSL}
-${decls}
-${helpers}
-@compute @workgroup_size(${wg})
-fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: vec3u) {
-  let e = ${index};
-  if (e >= ${total}u) { return; }
-  ${body}
-}`,
-    bindings.map((b) => b.buf),
-    groups,
-  );
 }
 
 /**

@@ -1,7 +1,7 @@
 import { BackendError, registerKernel } from '@attnkit/core';
 import './sort.js';
 import { liveState } from '../runtime/device.js';
-import { bufferOf, grid, launch, output, rowMajor, wgSize, wgslType } from './common.js';
+import { bufferOf, elementKernel, grid, launch, output, rowMajor, wgSize, wgslType } from './common.js';
 
 // cumsum (and cumprod: the same scan with * for +) is a two-level parallel scan. Each lane (the elements of x
 // along the axis, for one position of the other axes) is cut into blocks of SCAN_WG * SCAN_ITEMS elements, one
@@ -235,31 +235,22 @@ registerKernel<{ axes: number[] }>({
     const strides = rowMajor(x.shape);
     // Output coordinate c along a flipped axis of size n reads the source's coordinate n - 1 - c.
     const flipped = x.shape.map((_, a) => axes.includes(a));
-    const wg = wgSize();
-    const { groups, index } = grid(t.size, wg);
-    launch(
+    const lines = ['var r = e;', `var o = ${x.offset}u;`];
+    for (let d = x.rank - 1; d >= 0; d--) {
+      if (x.shape[d] === 1) continue;
+      const c = flipped[d] ? `(${x.shape[d] - 1}u - r % ${x.shape[d]}u)` : `(r % ${x.shape[d]}u)`;
+      lines.push(`o += ${c} * ${strides[d]}u; r = r / ${x.shape[d]}u;`);
+    }
+    elementKernel(
       'flip',
-      `flip|${x.shape}|${flipped}|${x.offset}|${wg}|${groups}`,
-      () => {
-        const lines = [`var r = i;`, `var o = ${x.offset}u;`];
-        for (let d = x.rank - 1; d >= 0; d--) {
-          if (x.shape[d] === 1) continue;
-          const c = flipped[d] ? `(${x.shape[d] - 1}u - r % ${x.shape[d]}u)` : `(r % ${x.shape[d]}u)`;
-          lines.push(`o += ${c} * ${strides[d]}u; r = r / ${x.shape[d]}u;`);
-        }
-        return /* wgsl */ `
-@group(0) @binding(0) var<storage, read> X: array<u32>;
-@group(0) @binding(1) var<storage, read_write> Y: array<u32>;
-@compute @workgroup_size(${wg})
-fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: vec3u) {
-  let i = ${index};
-  if (i >= ${t.size}u) { return; }
-  ${lines.join('\n  ')}
-  Y[i] = X[o];
-}`;
-      },
-      [bufferOf('flip', x), h.buffer],
-      groups,
+      `${x.shape}|${flipped}|${x.offset}`,
+      t.size,
+      [
+        { name: 'X', ty: 'u32', buf: bufferOf('flip', x) },
+        { name: 'Y', ty: 'u32', buf: h.buffer, write: true },
+      ],
+      `${lines.join('\n  ')}
+  Y[e] = X[o];`,
     );
     return [t];
   },
