@@ -113,6 +113,17 @@ describe('backends and the kernel registry', () => {
     expect(() => mul(p, 2)).toThrow(/live tensor/);
   });
 
+  it("counts bytes with the backend's own element size", () => {
+    registerBackend({ ...mockBackend('mock', true), bytesPerElement: () => 4 }, -1);
+    const before = memory('mock').bytes;
+    const m = tensor([true, false, true], { dtype: 'bool', backend: 'mock' });
+    expect(memory('mock').bytes - before).toBe(12);
+    m.dispose();
+    expect(memory('mock').bytes).toBe(before);
+    const c = tensor([true, false, true], { dtype: 'bool', backend: 'cpu' });
+    expect(c.storage.bytes).toBe(3);
+  });
+
   it('chooses the default backend from setBackend, then ATTNKIT_BACKEND, then priority', () => {
     registerBackend(mockBackend('mock', true), 10);
     process.env.ATTNKIT_BACKEND = 'cpu';

@@ -31,6 +31,14 @@ describe.skipIf(!hasWebGPU)('the WebGPU backend', () => {
     expect(getWebGPUDevice()).toBeDefined();
   });
 
+  it("counts bool tensors in core's memory() at their 4 bytes per element on the GPU", () => {
+    const before = core.memory('webgpu').bytes;
+    const m = tensor(Uint8Array.from([1, 0, 1]), { dtype: 'bool', backend: 'webgpu' });
+    expect(core.memory('webgpu').bytes - before).toBe(12);
+    m.dispose();
+    expect(core.memory('webgpu').bytes).toBe(before);
+  });
+
   it('round-trips every dtype, reads at offsets, and refuses float64 and sync reads', async () => {
     const f = tensor(Float32Array.from([1.5, -2, 3, 4, 5]), { backend: 'webgpu' });
     const i = tensor(Int32Array.from([-7, 0, 2147483647]), { backend: 'webgpu' });

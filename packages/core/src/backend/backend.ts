@@ -30,6 +30,11 @@ export interface Backend {
    * generic move-to-CPU fallback cannot be used). Returns undefined to let core raise a clear error.
    */
   fallback?(op: string, inputs: Tensor[], attrs: unknown): Tensor[] | undefined;
+  /**
+   * Bytes one element of `dtype` takes in this backend's storage, when it differs from the host layout (a GPU
+   * backend that stores bool as 4 bytes). Used by `memory()`. Default: `bytesPerElement(dtype)`.
+   */
+  bytesPerElement?(dtype: DType): number;
   /** Waits for queued work to finish (a no-op on the CPU). */
   sync?(): Promise<void>;
   /** Human-readable description, e.g. the GPU adapter. */

@@ -38,7 +38,7 @@ export class Storage {
     /** Number of elements. */
     readonly size: number,
   ) {
-    this.bytes = size * bytesPerElement(dtype);
+    this.bytes = size * (backend.bytesPerElement?.(dtype) ?? bytesPerElement(dtype));
     const s = statsOf(backend.name);
     s.storages++;
     s.bytes += this.bytes;

@@ -49,6 +49,8 @@ export const webgpuBackend: Backend = {
   async sync() {
     await syncQueue();
   },
+  // Every dtype, bool included, takes one 32-bit word per element on the GPU.
+  bytesPerElement: () => 4,
   describe() {
     const s = currentState();
     if (!s) return 'WebGPU (not initialised)';
