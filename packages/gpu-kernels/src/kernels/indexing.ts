@@ -1,7 +1,7 @@
 import { BackendError, registerKernel, type Tensor } from '@attnkit/core';
 import './join.js';
 import './resize.js';
-import { bufferOf, grid, launch, output, rowMajor, wgSize, wgslType } from './common.js';
+import { bufferOf, elementKernel, output, rowMajor, wgslType } from './common.js';
 
 // Indexing kernels. Indices are int32. The CPU checks every index before its kernel runs; WebGPU cannot stop to
 // read them back, so these kernels define what an index outside [0, n) does instead of failing: `gather` and
@@ -47,25 +47,19 @@ registerKernel<{ axis: number }>({
     const xs = rowMajor(x.shape);
     const n = x.shape[axis];
     const others = range(x.rank).filter((d) => d !== axis);
-    const wg = wgSize();
-    const { groups, index: gi } = grid(t.size, wg);
-    launch(
+    elementKernel(
       'gather',
-      `gather|${ty}|${x.shape}|${x.offset}|${index.shape}|${index.offset}|${axis}|${wg}|${groups}`,
-      () => /* wgsl */ `
-@group(0) @binding(0) var<storage, read> X: array<${ty}>;
-@group(0) @binding(1) var<storage, read> I: array<i32>;
-@group(0) @binding(2) var<storage, read_write> Y: array<${ty}>;
-@compute @workgroup_size(${wg})
-fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: vec3u) {
-  let i = ${gi};
-  if (i >= ${t.size}u) { return; }
+      `${ty}|${x.shape}|${x.offset}|${index.shape}|${index.offset}|${axis}`,
+      t.size,
+      [
+        { name: 'X', ty, buf: bufferOf('gather', x) },
+        { name: 'I', ty: 'i32', buf: bufferOf('gather', index) },
+        { name: 'Y', ty, buf: h.buffer, write: true },
+      ],
+      `let i = e;
   ${coordsCode(index.shape, 'i')}
   let k = u32(clamp(I[i + ${index.offset}u], 0i, ${n - 1}i));
-  Y[i] = X[${x.offset}u + ${dot(xs, others)} + k * ${xs[axis]}u];
-}`,
-      [bufferOf('gather', x), bufferOf('gather', index), h.buffer],
-      groups,
+  Y[i] = X[${x.offset}u + ${dot(xs, others)} + k * ${xs[axis]}u];`,
     );
     return [t];
   },
@@ -83,27 +77,20 @@ registerKernel<{ axis: number }>({
     if (t.size === 0) return [t];
     const n = x.shape[axis];
     const inner = x.shape.slice(axis + 1).reduce((a, b) => a * b, 1);
-    const wg = wgSize();
-    const { groups, index: gi } = grid(t.size, wg);
-    launch(
+    elementKernel(
       'indexSelect',
-      `indexSelect|${ty}|${n}|${k}|${inner}|${t.size}|${x.offset}|${index.offset}|${wg}|${groups}`,
-      () => /* wgsl */ `
-@group(0) @binding(0) var<storage, read> X: array<${ty}>;
-@group(0) @binding(1) var<storage, read> I: array<i32>;
-@group(0) @binding(2) var<storage, read_write> Y: array<${ty}>;
-@compute @workgroup_size(${wg})
-fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: vec3u) {
-  let i = ${gi};
-  if (i >= ${t.size}u) { return; }
-  let ii = i % ${inner}u;
-  let j = (i / ${inner}u) % ${k}u;
-  let o = i / ${inner * k}u;
+      `${ty}|${n}|${k}|${inner}|${t.size}|${x.offset}|${index.offset}`,
+      t.size,
+      [
+        { name: 'X', ty, buf: bufferOf('indexSelect', x) },
+        { name: 'I', ty: 'i32', buf: bufferOf('indexSelect', index) },
+        { name: 'Y', ty, buf: h.buffer, write: true },
+      ],
+      `let ii = e % ${inner}u;
+  let j = (e / ${inner}u) % ${k}u;
+  let o = e / ${inner * k}u;
   let row = u32(clamp(I[j + ${index.offset}u], 0i, ${n - 1}i));
-  Y[i] = X[${x.offset}u + (o * ${n}u + row) * ${inner}u + ii];
-}`,
-      [bufferOf('indexSelect', x), bufferOf('indexSelect', index), h.buffer],
-      groups,
+  Y[e] = X[${x.offset}u + (o * ${n}u + row) * ${inner}u + ii];`,
     );
     return [t];
   },
@@ -129,21 +116,17 @@ for (const op of ['scatterAdd', 'scatter'] as const) {
       const fits = others.filter((d) => index.shape[d] < x.shape[d]).map((d) => `c${d} < ${index.shape[d]}u`);
       const m = index.shape[axis];
       const update = op === 'scatterAdd' ? 'acc += S[p + SOFF];' : 'acc = S[p + SOFF];';
-      const wg = wgSize();
-      const { groups, index: gi } = grid(t.size, wg);
-      launch(
+      elementKernel(
         op,
-        `${op}|${ty}|${x.shape}|${x.offset}|${index.shape}|${index.offset}|${src.offset}|${axis}|${wg}|${groups}`,
-        () => /* wgsl */ `
-const SOFF = ${src.offset}u;
-@group(0) @binding(0) var<storage, read> X: array<${ty}>;
-@group(0) @binding(1) var<storage, read> I: array<i32>;
-@group(0) @binding(2) var<storage, read> S: array<${ty}>;
-@group(0) @binding(3) var<storage, read_write> Y: array<${ty}>;
-@compute @workgroup_size(${wg})
-fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: vec3u) {
-  let i = ${gi};
-  if (i >= ${t.size}u) { return; }
+        `${ty}|${x.shape}|${x.offset}|${index.shape}|${index.offset}|${src.offset}|${axis}`,
+        t.size,
+        [
+          { name: 'X', ty, buf: bufferOf(op, x) },
+          { name: 'I', ty: 'i32', buf: bufferOf(op, index) },
+          { name: 'S', ty, buf: bufferOf(op, src) },
+          { name: 'Y', ty, buf: h.buffer, write: true },
+        ],
+        `let i = e;
   ${coordsCode(x.shape, 'i')}
   var acc = X[i + ${x.offset}u];
   if (${fits.length ? fits.join(' && ') : 'true'}) {
@@ -154,10 +137,8 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: ve
       if (I[p + ${index.offset}u] == want) { ${update} }
     }
   }
-  Y[i] = acc;
-}`,
-        [bufferOf(op, x), bufferOf(op, index), bufferOf(op, src), h.buffer],
-        groups,
+  Y[i] = acc;`,
+        `const SOFF = ${src.offset}u;`,
       );
       return [t];
     },
