@@ -15,8 +15,13 @@ import './kernels/conv.js';
 import './kernels/pool.js';
 import './kernels/indexing.js';
 import './kernels/scan.js';
+import { webgpuBackend } from './backend/webgpu-backend.js';
+import { webgpuKernelKit } from './kit.js';
+
+webgpuBackend.kernelKit = webgpuKernelKit;
 
 export { emptyPool, type GpuMemoryInfo, gpuMemory, setPoisonOutputs, sizeClass } from './backend/queue.js';
 export { webgpuBackend } from './backend/webgpu-backend.js';
+export { type WebGPUKernelKit, webgpuKernelKit } from './kit.js';
 export { getWebGPUDevice, type WebGPUInfo, webgpuInfo } from './runtime/device.js';
 export { destroyWebGPU, type InitOptions, initWebGPU } from './runtime/init.js';

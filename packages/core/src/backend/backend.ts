@@ -39,6 +39,12 @@ export interface Backend {
   sync?(): Promise<void>;
   /** Human-readable description, e.g. the GPU adapter. */
   describe?(): string;
+  /**
+   * Backend-specific services for kernels that live in other packages (WebGPU's is the `WebGPUKernelKit` of
+   * `@attnkit/gpu-kernels`: buffer pool, pipeline cache, dispatch). A kernel reaches it through
+   * `inputs[0].backend.kernelKit`, so its package needs only a type import of the backend's package.
+   */
+  readonly kernelKit?: unknown;
 }
 
 /** How a kernel wants its inputs laid out; the dispatcher copies inputs that do not fit. */
@@ -58,6 +64,12 @@ export interface KernelDef<A = unknown> {
   backend: string;
   /** How the kernel wants its inputs (default `'contiguous'`). */
   inputLayout?: InputLayout;
+  /**
+   * Whether this kernel handles these inputs and attributes (default: always). A kernel that covers only part
+   * of an op (say, a fused WGSL kernel without relative positional bias) returns false for the rest, and the
+   * dispatcher treats the call as if the backend had no kernel: it falls back to the CPU, counted.
+   */
+  supports?(inputs: Tensor[], attrs: A): boolean;
   /**
    * Computes the outputs. Inputs are already checked by the op and laid out as requested. Kernels create
    * their outputs on their own backend and must not keep references to the inputs.

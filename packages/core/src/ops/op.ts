@@ -87,7 +87,7 @@ export function runOp1<A>(op: OpDef<A>, inputs: Tensor[], attrs: A): Tensor {
 
 function dispatch(name: string, backend: Backend, inputs: Tensor[], attrs: unknown): Tensor[] {
   const kernel = getKernel(name, backend.name);
-  if (kernel) return runKernel(kernel, inputs, attrs);
+  if (kernel && (!kernel.supports || kernel.supports(inputs, attrs))) return runKernel(kernel, inputs, attrs);
   if (backend.name !== 'cpu') {
     const viaCpu = backend.readSync
       ? fallbackToCpu(name, backend, inputs, attrs)

@@ -26,7 +26,7 @@ export function checkDType(op: string, dtype: DType): asserts dtype is 'float32'
  * It has no `readSync` (WebGPU cannot read synchronously), so an op without a WebGPU kernel raises core's
  * error naming the op; `tensor.data()` reads values back.
  */
-export const webgpuBackend: Backend = {
+export const webgpuBackend: Backend & { kernelKit: unknown } = {
   name: 'webgpu',
   dtypes: ['float32', 'int32', 'bool'],
   upload(values: TypedArray, dtype: DType): GpuHandle {
@@ -51,6 +51,8 @@ export const webgpuBackend: Backend = {
   },
   // Every dtype, bool included, takes one 32-bit word per element on the GPU.
   bytesPerElement: () => 4,
+  // Set by the package entry (kit.ts imports the kernels' helpers, which import this module).
+  kernelKit: undefined as unknown,
   describe() {
     const s = currentState();
     if (!s) return 'WebGPU (not initialised)';

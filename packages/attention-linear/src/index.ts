@@ -1,0 +1,6 @@
+/**
+ * `@attnkit/attention-linear`.
+ *
+ * @packageDocumentation
+ */
+export {};

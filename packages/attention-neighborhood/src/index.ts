@@ -1,0 +1,6 @@
+/**
+ * `@attnkit/attention-neighborhood`.
+ *
+ * @packageDocumentation
+ */
+export {};

@@ -1,0 +1,6 @@
+/**
+ * `@attnkit/attention-sparse`.
+ *
+ * @packageDocumentation
+ */
+export {};
