@@ -15,10 +15,13 @@ import './kernels/conv.js';
 import './kernels/pool.js';
 import './kernels/indexing.js';
 import './kernels/scan.js';
+import { cpuFallback } from './backend/fallback.js';
 import { webgpuBackend } from './backend/webgpu-backend.js';
 import { webgpuKernelKit } from './kit.js';
 
 webgpuBackend.kernelKit = webgpuKernelKit;
+// Ops without a WebGPU kernel run on the CPU, in order, through host tasks (see backend/fallback.ts).
+webgpuBackend.fallback = cpuFallback;
 
 export { emptyPool, type GpuMemoryInfo, gpuMemory, setPoisonOutputs, sizeClass } from './backend/queue.js';
 export { webgpuBackend } from './backend/webgpu-backend.js';

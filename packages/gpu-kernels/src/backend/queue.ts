@@ -52,6 +52,22 @@ let pipelines = new Map<string, GPUComputePipeline>();
 /** Staging buffers of uploads recorded into the pending encoder, destroyed once it is submitted. */
 const uploadStaging: GPUBuffer[] = [];
 
+/**
+ * Host tasks: CPU work that must happen between GPU work in program order (the CPU fallback of an op without a
+ * WebGPU kernel reads its inputs, computes on the CPU, and writes its outputs). While any is queued, command
+ * buffers are finished but held back, in segments, so that work recorded after a task is submitted only once
+ * the task has written its outputs (like a host function in a CUDA stream). Reads and syncs wait for them.
+ */
+interface Held {
+  cbs: GPUCommandBuffer[];
+  staging: GPUBuffer[];
+}
+let hostTasks = 0;
+let hostTail: Promise<void> | undefined;
+let held: Held = { cbs: [], staging: [] };
+let hostError: unknown;
+let emptyAfterHost = false;
+
 /** @internal Forgets pools, pipelines and the pending encoder (a new device was created or it was destroyed). */
 export function resetBackendState(): void {
   pool.clear();
@@ -60,6 +76,11 @@ export function resetBackendState(): void {
   encoder = undefined;
   pendingCount = 0;
   uploadStaging.length = 0;
+  hostTasks = 0;
+  hostTail = undefined;
+  held = { cbs: [], staging: [] };
+  hostError = undefined;
+  emptyAfterHost = false;
   stats.liveBuffers = 0;
   stats.liveBytes = 0;
   stats.pooledBuffers = 0;
@@ -145,6 +166,12 @@ function liveStateOrUndefined(): DeviceState | undefined {
 /** Destroys every pooled (unused) buffer of the WebGPU backend, returning their memory to the device. */
 export function emptyPool(): void {
   flushPending();
+  // Held command buffers may use pooled buffers (released after their dispatch was recorded): destroy those
+  // only once the host tasks are done and the held work is submitted.
+  if (hostTasks > 0) {
+    emptyAfterHost = true;
+    return;
+  }
   for (const list of [...pool.values(), ...staging.values()]) for (const b of list) b.destroy();
   pool.clear();
   staging.clear();
@@ -159,10 +186,75 @@ export function flushPending(): void {
   const e = encoder;
   encoder = undefined;
   pendingCount = 0;
-  s.device.queue.submit([e.finish()]);
+  const segment = { cbs: [e.finish()], staging: uploadStaging.splice(0) };
+  if (hostTasks > 0) {
+    held.cbs.push(...segment.cbs);
+    held.staging.push(...segment.staging);
+    return;
+  }
+  submitSegment(s, segment);
+}
+
+function submitSegment(s: DeviceState, segment: Held): void {
+  if (segment.cbs.length > 0) s.device.queue.submit(segment.cbs);
   // Destroying after submit is safe: the device frees them once the submitted copies have run.
-  for (const st of uploadStaging) st.destroy();
-  uploadStaging.length = 0;
+  for (const st of segment.staging) st.destroy();
+}
+
+/**
+ * @internal Queues `run` to happen after all GPU work recorded so far and before any recorded later. `run` may
+ * read buffers with {@link readBytesNow} and write them with `queue.writeBuffer`; its error (if any) is raised
+ * by the next readback or sync.
+ */
+export function enqueueHostTask(op: string, run: (s: DeviceState) => Promise<void>): void {
+  const s0 = liveState(op);
+  flushPending();
+  const before = held;
+  held = { cbs: [], staging: [] };
+  hostTasks++;
+  const generation = s0.generation;
+  const prev = hostTail ?? Promise.resolve();
+  hostTail = prev
+    .then(async () => {
+      const s = liveState(op);
+      if (s.generation !== generation) throw new Error(`${op}: the WebGPU device changed before it ran`);
+      submitSegment(s, before);
+      await run(s);
+    })
+    .catch((e: unknown) => {
+      hostError ??= e;
+    })
+    .finally(() => {
+      hostTasks--;
+      if (hostTasks > 0) return;
+      const rest = held;
+      held = { cbs: [], staging: [] };
+      hostTail = undefined;
+      try {
+        submitSegment(liveState(op), rest);
+      } catch (e) {
+        hostError ??= e;
+      }
+      if (emptyAfterHost) {
+        emptyAfterHost = false;
+        emptyPool();
+      }
+    });
+}
+
+/** @internal Waits for every queued host task; raises the first error one of them met. */
+export async function waitHostTasks(): Promise<void> {
+  while (hostTail) await hostTail;
+  if (hostError !== undefined) {
+    const e = hostError;
+    hostError = undefined;
+    throw e;
+  }
+}
+
+/** @internal Number of host tasks queued or running (for tests). */
+export function pendingHostTasks(): number {
+  return hostTasks;
 }
 
 /** @internal A pipeline from the cache, compiling `code()` on a miss. */
@@ -215,7 +307,8 @@ export function dispatch(
 export function writeBytes(h: GpuHandle, data: ArrayBufferView & { byteLength: number }): void {
   const s = stateFor('upload', h);
   if (data.byteLength === 0) return;
-  if (!encoder) {
+  // With host tasks queued, even a first write must wait its turn: it goes into the (held) encoder.
+  if (!encoder && hostTasks === 0) {
     s.device.queue.writeBuffer(h.buffer, 0, data.buffer, data.byteOffset, data.byteLength);
     return;
   }
@@ -226,12 +319,23 @@ export function writeBytes(h: GpuHandle, data: ArrayBufferView & { byteLength: n
   });
   new Uint8Array(st.getMappedRange()).set(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
   st.unmap();
+  encoder ??= s.device.createCommandEncoder();
   encoder.copyBufferToBuffer(st, 0, h.buffer, 0, data.byteLength);
   uploadStaging.push(st);
 }
 
-/** @internal Reads `bytes` bytes at `byteOffset` of a buffer back to the host (through a pooled staging buffer). */
+/**
+ * @internal Reads `bytes` bytes at `byteOffset` of a buffer back to the host (through a pooled staging buffer),
+ * after every queued host task.
+ */
 export async function readBytes(h: GpuHandle, byteOffset: number, bytes: number): Promise<ArrayBuffer> {
+  stateFor('read', h);
+  await waitHostTasks();
+  return readBytesNow(h, byteOffset, bytes);
+}
+
+/** @internal {@link readBytes} without waiting for host tasks (what a host task itself uses). */
+export async function readBytesNow(h: GpuHandle, byteOffset: number, bytes: number): Promise<ArrayBuffer> {
   const s = stateFor('read', h);
   if (bytes === 0) return new ArrayBuffer(0);
   const cls = sizeClass(bytes);
@@ -265,6 +369,8 @@ export async function readBytes(h: GpuHandle, byteOffset: number, bytes: number)
 
 /** @internal Waits for all submitted work. */
 export async function syncQueue(): Promise<void> {
+  liveState('sync');
+  await waitHostTasks();
   const s = liveState('sync');
   flushPending();
   await s.device.queue.onSubmittedWorkDone();

@@ -23,8 +23,9 @@ export function checkDType(op: string, dtype: DType): asserts dtype is 'float32'
 /**
  * attnkit's WebGPU backend. Every element takes 4 bytes (bool as a u32 0/1), buffers come from a pool keyed
  * by size class, and kernels are recorded into one command encoder that is submitted before every readback.
- * It has no `readSync` (WebGPU cannot read synchronously), so an op without a WebGPU kernel raises core's
- * error naming the op; `tensor.data()` reads values back.
+ * It has no `readSync` (WebGPU cannot read synchronously): an op without a WebGPU kernel runs through its
+ * `fallback` (the CPU kernel in a host task, in program order, counted in core's `fallbackStats`), and
+ * `tensor.data()` reads values back.
  */
 export const webgpuBackend: Backend & { kernelKit: unknown } = {
   name: 'webgpu',

@@ -1,5 +1,5 @@
 import { getBackend, listBackends, registerBackend, removeBackend } from '@attnkit/core';
-import { flushPending, resetBackendState } from '../backend/queue.js';
+import { flushPending, resetBackendState, waitHostTasks } from '../backend/queue.js';
 import { webgpuBackend } from '../backend/webgpu-backend.js';
 import { clearDeviceState, currentState, setDeviceState, type WebGPUInfo } from './device.js';
 
@@ -179,6 +179,8 @@ export async function destroyWebGPU(): Promise<void> {
   const s = currentState();
   if (!s) return;
   if (!s.lost) {
+    // Host tasks (CPU fallbacks) still queued finish first; their errors do not stop the teardown.
+    await waitHostTasks().catch(() => undefined);
     flushPending();
     await s.device.queue.onSubmittedWorkDone();
   }
