@@ -1,6 +1,7 @@
 import type { Tensor } from '@attnkit/core';
 import * as core from '@attnkit/core';
-import { describe, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { gemmTileFor, LARGE_TILE, MEDIUM_TILE } from '../src/kernels/gemm-tile.js';
 import { expectMatch, hasWebGPU, pair } from './helpers.js';
 
 const AXES: [number[], (number | number[] | undefined)[]][] = [
@@ -120,6 +121,32 @@ describe.skipIf(!hasWebGPU)('matmul on WebGPU matches the CPU', () => {
     const v = pair([19], 4);
     await expectMatch(core.matmul(T(a.gpu), v.gpu), core.matmul(T(a.cpu), v.cpu), 'matrix @ vector');
     await expectMatch(core.matmul(v.gpu, c.gpu), core.matmul(v.cpu, c.cpu), 'vector @ matrix');
+  });
+
+  it('the medium (64 x 64) and large (128 x 128) tiles, picked for big problems, on ragged edges', async () => {
+    const T = core.transpose;
+    // [batch, m, k, n]: enough workgroups (>= 256) to pick the medium tile, then the large one.
+    for (const [s, [batch, m, k, n]] of [
+      [64, 100, 19, 70],
+      [43, 250, 13, 260],
+    ].entries()) {
+      expect(gemmTileFor(m, n, batch, 256)).toBe(s === 0 ? MEDIUM_TILE : LARGE_TILE);
+      const a = pair([batch, m, k], 120 + s);
+      const b = pair([batch, k, n], 130 + s);
+      await expectMatch(core.matmul(a.gpu, b.gpu), core.matmul(a.cpu, b.cpu), `tile ${m}x${k}x${n}`);
+      // Transposed storage changes the staging order of both operands.
+      const at = pair([batch, k, m], 140 + s);
+      const bt = pair([batch, n, k], 150 + s);
+      await expectMatch(
+        core.matmul(T(at.gpu), T(bt.gpu)),
+        core.matmul(T(at.cpu), T(bt.cpu)),
+        `tile ${m}x${k}x${n} transA transB`,
+      );
+      for (const t of [a, b, at, bt]) {
+        t.cpu.dispose();
+        t.gpu.dispose();
+      }
+    }
   });
 
   it('batched, with broadcasting batch axes', async () => {

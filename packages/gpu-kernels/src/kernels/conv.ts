@@ -1,7 +1,7 @@
 import { BackendError, type Conv2dAttrs, registerKernel, type Tensor } from '@attnkit/core';
 import { liveState } from '../runtime/device.js';
 import { bufferOf, grid, launch, output, wgSize } from './common.js';
-import { GEMM_TILES_WGSL, gemmMainLoop, RB, TM, TN, WG } from './gemm-tile.js';
+import { gemmMainLoop, gemmStore, gemmTilesWgsl, SMALL_TILE } from './gemm-tile.js';
 
 /** Threads of the weight-gradient reduction (one workgroup per weight element). */
 const RWG = 64;
@@ -52,8 +52,10 @@ function convGemm(x: Tensor, wt: Tensor, b: Tensor | undefined, a: Conv2dAttrs, 
   const g = geometry(a);
   const K = g.cg * g.kh * g.kw;
   const P = g.n * g.oh * g.ow;
-  const gx = Math.ceil(P / TN);
-  const gy = Math.ceil(g.og / TM);
+  // The implicit-GEMM gather is irregular: the small tile keeps its per-thread work and registers low.
+  const tile = SMALL_TILE;
+  const gx = Math.ceil(P / tile.tn);
+  const gy = Math.ceil(g.og / tile.tm);
   const max = liveState('conv2d').info.maxComputeWorkgroupsPerDimension;
   if (gx > max || gy > max || a.groups > max) {
     throw new BackendError('conv2d', 'shape', `at most ${max} workgroups per axis`, `${a.yShape}`);
@@ -70,7 +72,7 @@ function convGemm(x: Tensor, wt: Tensor, b: Tensor | undefined, a: Conv2dAttrs, 
 @group(0) @binding(1) var<storage, read> Wt: array<f32>;
 ${b ? '@group(0) @binding(2) var<storage, read> Bs: array<f32>;' : ''}
 @group(0) @binding(${b ? 3 : 2}) var<storage, read_write> Y: array<f32>;
-${GEMM_TILES_WGSL}
+${gemmTilesWgsl(tile)}
 fn loadW(grp: u32, oc: u32, k: u32) -> f32 {
   if (oc < ${g.og}u && k < ${K}u) { return Wt[${wt.offset}u + (grp * ${g.og}u + oc) * ${K}u + k]; }
   return 0.0;
@@ -89,29 +91,28 @@ fn loadX(grp: u32, k: u32, p: u32) -> f32 {
   let ch = grp * ${g.cg}u + ci;
   return X[${x.offset}u + ((nb * ${g.c}u + ch) * ${g.h}u + u32(ih)) * ${g.w}u + u32(iw)];
 }
-@compute @workgroup_size(${WG}, ${WG})
+@compute @workgroup_size(${tile.wgx}, ${tile.wgy})
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: vec3u) {
   let grp = wid.z;
-  let row0 = wid.y * ${TM}u;
-  let col0 = wid.x * ${TN}u;
+  let row0 = wid.y * ${tile.tm}u;
+  let col0 = wid.x * ${tile.tn}u;
   ${gemmMainLoop(
+    tile,
     K,
     (oc, k) => `loadW(grp, ${oc}, ${k})`,
     (k, p) => `loadX(grp, ${k}, ${p})`,
+    { aAlongK: true },
   )}
-  for (var r = 0u; r < ${RB}u; r++) {
-    let oc = row0 + lid.y * ${RB}u + r;
-    if (oc >= ${g.og}u) { continue; }
-    let gc = grp * ${g.og}u + oc;
-    for (var cc = 0u; cc < ${RB}u; cc++) {
-      let p = col0 + lid.x * ${RB}u + cc;
-      if (p >= ${P}u) { continue; }
-      let ox = p % ${g.ow}u;
-      let oy = (p / ${g.ow}u) % ${g.oh}u;
-      let nb = p / ${g.oh * g.ow}u;
-      Y[((nb * ${g.o}u + gc) * ${g.oh}u + oy) * ${g.ow}u + ox] = acc[r][cc]${b ? ` + Bs[${b.offset}u + gc]` : ''};
-    }
-  }
+  ${gemmStore(
+    tile,
+    (oc, p, v) => `if (${oc} < ${g.og}u && ${p} < ${P}u) {
+        let gc = grp * ${g.og}u + ${oc};
+        let ox = ${p} % ${g.ow}u;
+        let oy = (${p} / ${g.ow}u) % ${g.oh}u;
+        let nb = ${p} / ${g.oh * g.ow}u;
+        Y[((nb * ${g.o}u + gc) * ${g.oh}u + oy) * ${g.ow}u + ox] = ${v}${b ? ` + Bs[${b.offset}u + gc]` : ''};
+      }`,
+  )}
 }`,
     buffers,
     [gx, gy, a.groups],

@@ -1,55 +1,130 @@
 /**
  * The register-blocked tile loop shared by the GEMM-shaped kernels (matmul, and conv2d as an implicit GEMM):
- * a workgroup of WG x WG threads computes a TM x TN block of the output, each thread an RB x RB sub-block,
- * staging TK-deep slices of both operands in workgroup memory. Keeping it in one place means a tuning change
- * (tile sizes, vector loads, subgroups) reaches every kernel built on it.
+ * a workgroup of wgx x wgy threads computes a tm x tn block of the output, each thread rm x rn outputs,
+ * staging tk-deep slices of both operands in workgroup memory. Keeping it in one place means a tuning change
+ * (tile sizes, load order, subgroups) reaches every kernel built on it.
+ *
+ * A thread's outputs are interleaved (rows `lid.y + r * wgy`, columns `lid.x + c * wgx`), so neighbouring
+ * threads read neighbouring tile words (no bank conflicts) and write neighbouring output columns (coalesced).
  */
 
-/** Output rows per workgroup. */
-export const TM = 32;
-/** Output columns per workgroup. */
-export const TN = 32;
-/** Depth of one staged slice of the reduction axis. */
-export const TK = 16;
-/** Threads per workgroup side. */
-export const WG = 8;
-/** Output rows and columns per thread. */
-export const RB = TM / WG;
+/** A tile configuration. */
+export interface GemmTile {
+  /** Output rows per workgroup. */
+  readonly tm: number;
+  /** Output columns per workgroup. */
+  readonly tn: number;
+  /** Depth of one staged slice of the reduction axis. */
+  readonly tk: number;
+  /** Threads per workgroup along columns. */
+  readonly wgx: number;
+  /** Threads per workgroup along rows. */
+  readonly wgy: number;
+}
 
-/** WGSL declarations of the two workgroup tiles the loop fills. */
-export const GEMM_TILES_WGSL = `var<workgroup> TileA: array<f32, ${TK * TM}>;
-var<workgroup> TileB: array<f32, ${TK * TN}>;`;
+/** 32 x 32 outputs by 64 threads, 4 x 4 each: small problems, where more workgroups beat bigger tiles. */
+export const SMALL_TILE: GemmTile = { tm: 32, tn: 32, tk: 16, wgx: 8, wgy: 8 };
+/** 64 x 64 by 256 threads, 4 x 4 each (the shape of the platform probe's kernel). */
+export const MEDIUM_TILE: GemmTile = { tm: 64, tn: 64, tk: 16, wgx: 16, wgy: 16 };
+/** 128 x 128 by 256 threads, 8 x 8 each: the most reuse per loaded word, for large problems. */
+export const LARGE_TILE: GemmTile = { tm: 128, tn: 128, tk: 8, wgx: 16, wgy: 16 };
 
 /**
- * WGSL statements that declare `acc` (RB x RB per thread) and accumulate it over a reduction of length `k`.
- * `loadA(row, p)` and `loadB(p, col)` give WGSL expressions reading the operands (zero outside them). The
- * statements expect `row0`, `col0` (the block's origin) and `lid` (local invocation id) in scope.
+ * The tile for an m x n output (per batch item, `count` of them): the largest whose workgroups still fill a
+ * big GPU (a few hundred of them), within the adapter's invocation limit.
+ */
+export function gemmTileFor(m: number, n: number, count: number, maxInvocations: number): GemmTile {
+  const groups = (t: GemmTile) => Math.ceil(m / t.tm) * Math.ceil(n / t.tn) * count;
+  for (const t of [LARGE_TILE, MEDIUM_TILE]) {
+    if (t.wgx * t.wgy <= maxInvocations && m >= t.tm && n >= t.tn && groups(t) >= 256) return t;
+  }
+  return SMALL_TILE;
+}
+
+/** A stable cache-key fragment of a tile. */
+export const tileKey = (t: GemmTile) => `${t.tm}x${t.tn}x${t.tk}/${t.wgx}x${t.wgy}`;
+
+/** Row stride of a staged tile: padded by 4 words, so column-wise stores hit distinct banks. */
+const stride = (w: number) => w + 4;
+
+/** WGSL declarations of the two workgroup tiles the loop fills. */
+export function gemmTilesWgsl(t: GemmTile): string {
+  return `var<workgroup> TileA: array<f32, ${t.tk * stride(t.tm)}>;
+var<workgroup> TileB: array<f32, ${t.tk * stride(t.tn)}>;`;
+}
+
+/** How the loop walks an operand while staging it: along the reduction axis (`k`) or along rows/columns. */
+export interface GemmLoadOrder {
+  /**
+   * Consecutive threads load consecutive reduction indices of A (right when A is stored row-major, `[m, k]`,
+   * so the reads coalesce). Default: consecutive rows (A stored `[k, m]`, or gathered).
+   */
+  aAlongK?: boolean;
+  /** Consecutive threads load consecutive reduction indices of B (B stored `[n, k]`). Default: columns. */
+  bAlongK?: boolean;
+}
+
+/**
+ * WGSL statements that declare `acc` (rm x rn per thread, rm = tm / wgy, rn = tn / wgx) and accumulate it over
+ * a reduction of length `k`. `loadA(row, p)` and `loadB(p, col)` give WGSL expressions reading the operands
+ * (zero outside them). The statements expect `row0`, `col0` (the block's origin) and `lid` in scope.
  */
 export function gemmMainLoop(
+  t: GemmTile,
   k: number,
   loadA: (row: string, p: string) => string,
   loadB: (p: string, col: string) => string,
+  order: GemmLoadOrder = {},
 ): string {
-  return `let tid = lid.y * ${WG}u + lid.x;
-  var acc: array<array<f32, ${RB}>, ${RB}>;
-  for (var k0 = 0u; k0 < ${k}u; k0 += ${TK}u) {
-    for (var q = 0u; q < ${(TM * TK) / (WG * WG)}u; q++) {
-      let idx = tid + q * ${WG * WG}u;
-      TileA[idx] = ${loadA(`row0 + idx % ${TM}u`, `k0 + idx / ${TM}u`)};
-      TileB[idx] = ${loadB(`k0 + idx / ${TN}u`, `col0 + idx % ${TN}u`)};
+  const threads = t.wgx * t.wgy;
+  const rm = t.tm / t.wgy;
+  const rn = t.tn / t.wgx;
+  const sa = stride(t.tm);
+  const sb = stride(t.tn);
+  // Index pairs (row-or-col, p) of the element a thread stages, for either walking order.
+  const aIdx = order.aAlongK ? [`idx / ${t.tk}u`, `idx % ${t.tk}u`] : [`idx % ${t.tm}u`, `idx / ${t.tm}u`];
+  const bIdx = order.bAlongK ? [`idx / ${t.tk}u`, `idx % ${t.tk}u`] : [`idx % ${t.tn}u`, `idx / ${t.tn}u`];
+  return `let tid = lid.y * ${t.wgx}u + lid.x;
+  var acc: array<array<f32, ${rn}>, ${rm}>;
+  for (var k0 = 0u; k0 < ${k}u; k0 += ${t.tk}u) {
+    for (var q = 0u; q < ${(t.tm * t.tk) / threads}u; q++) {
+      let idx = tid + q * ${threads}u;
+      let ar = ${aIdx[0]};
+      let ap = ${aIdx[1]};
+      TileA[ap * ${sa}u + ar] = ${loadA(`row0 + ar`, `k0 + ap`)};
+    }
+    for (var q = 0u; q < ${(t.tn * t.tk) / threads}u; q++) {
+      let idx = tid + q * ${threads}u;
+      let bc = ${bIdx[0]};
+      let bp = ${bIdx[1]};
+      TileB[bp * ${sb}u + bc] = ${loadB(`k0 + bp`, `col0 + bc`)};
     }
     workgroupBarrier();
-    for (var kk = 0u; kk < ${TK}u; kk++) {
-      var av: array<f32, ${RB}>;
-      var bv: array<f32, ${RB}>;
-      for (var r = 0u; r < ${RB}u; r++) {
-        av[r] = TileA[kk * ${TM}u + lid.y * ${RB}u + r];
-        bv[r] = TileB[kk * ${TN}u + lid.x * ${RB}u + r];
-      }
-      for (var r = 0u; r < ${RB}u; r++) {
-        for (var c = 0u; c < ${RB}u; c++) { acc[r][c] = fma(av[r], bv[c], acc[r][c]); }
+    for (var kk = 0u; kk < ${t.tk}u; kk++) {
+      var av: array<f32, ${rm}>;
+      var bv: array<f32, ${rn}>;
+      for (var r = 0u; r < ${rm}u; r++) { av[r] = TileA[kk * ${sa}u + lid.y + r * ${t.wgy}u]; }
+      for (var c = 0u; c < ${rn}u; c++) { bv[c] = TileB[kk * ${sb}u + lid.x + c * ${t.wgx}u]; }
+      for (var r = 0u; r < ${rm}u; r++) {
+        for (var c = 0u; c < ${rn}u; c++) { acc[r][c] = fma(av[r], bv[c], acc[r][c]); }
       }
     }
     workgroupBarrier();
+  }`;
+}
+
+/**
+ * WGSL that visits a thread's outputs: `store(row, col, value)` gives the statements for output `(row, col)`
+ * (bounds are the caller's to check), with `row`/`col` WGSL expressions and `value` the accumulator.
+ */
+export function gemmStore(t: GemmTile, store: (row: string, col: string, value: string) => string): string {
+  const rm = t.tm / t.wgy;
+  const rn = t.tn / t.wgx;
+  return `for (var r = 0u; r < ${rm}u; r++) {
+    let orow = row0 + lid.y + r * ${t.wgy}u;
+    for (var c = 0u; c < ${rn}u; c++) {
+      let ocol = col0 + lid.x + c * ${t.wgx}u;
+      ${store('orow', 'ocol', 'acc[r][c]')}
+    }
   }`;
 }
