@@ -26,6 +26,8 @@ export interface Options {
   seed: number;
   /** Report folder (default: the app's report/). */
   out?: string;
+  /** Sequence lengths of the time-against-N sweep, 'off', or undefined for the backend's default. */
+  scaling?: number[] | 'off';
   /** Small shapes and one rep, for tests and CI. */
   quick: boolean;
   help: boolean;
@@ -55,6 +57,9 @@ Flags:
   --seed N            seed of the random inputs (default 0)
   --out DIR           where to write attention-report.html and attention-report.json
                       (default: apps/attention-bench/report)
+  --scaling N,N|off   sequence lengths of the sweep that times every 1-D op against N and
+                      plots it beside dense attention (default: 256,512,1024,2048 on the CPU,
+                      1024 to 16384 on other backends; 64,128 with --quick)
   --quick             small shapes (12x12 and 128) and one rep, for tests and CI
   --help              this text
 `;
@@ -83,6 +88,16 @@ export function parseShapes(text: string): number[][] | 'defaults' {
   });
 }
 
+/** Parses `--scaling`: `off`, or ascending positive lengths such as `256,512,1024`. */
+export function parseScaling(text: string): number[] | 'off' {
+  if (text === 'off') return 'off';
+  const sizes = text.split(',').map((part) => positiveInt('--scaling', part.trim(), 0));
+  for (let i = 1; i < sizes.length; i++) {
+    if (sizes[i] <= sizes[i - 1]) throw new UsageError(`--scaling: lengths must ascend, got '${text}'`);
+  }
+  return sizes;
+}
+
 /** Parses and validates the command line (without the `node script` prefix). */
 export function parseOptions(argv: readonly string[]): Options {
   let values: Record<string, string | boolean | undefined>;
@@ -102,6 +117,7 @@ export function parseOptions(argv: readonly string[]): Options {
         'check-rows': { type: 'string' },
         seed: { type: 'string' },
         out: { type: 'string' },
+        scaling: { type: 'string' },
         quick: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },
@@ -139,6 +155,7 @@ export function parseOptions(argv: readonly string[]): Options {
     headDim: positiveInt('--head-dim', str('head-dim'), 32),
     seed: seedText === undefined ? 0 : Number(seedText),
     out: str('out'),
+    scaling: str('scaling') === undefined ? undefined : parseScaling(str('scaling')!),
     quick,
     help: values.help === true,
   };

@@ -16,7 +16,8 @@ import { makeProgress, type Output } from './progress.js';
 import type { FigureSet, OpSection } from './report/html.js';
 import { patternFigures, weightFigures } from './report/pictures.js';
 import { writeReport } from './report/write.js';
-import { type CaseResult, formatTable, TABLE_HEADER, tableRows } from './results.js';
+import { type CaseResult, fmtMs, formatTable, TABLE_HEADER, tableRows } from './results.js';
+import { crossovers, defaultScalingSizes, type ScalingSeries, scalingSweep } from './scaling.js';
 
 /** Where the bench writes: the results on `stdout`, progress and errors on `stderr`. */
 export interface Io {
@@ -107,6 +108,8 @@ export async function main(argv: readonly string[], io: Io = process): Promise<O
   progress.done();
 
   out.write(`\n${formatTable(TABLE_HEADER, tableRows(results))}\n`);
+  const scaling = await sweep(opts, backend.name, io.stderr);
+  if (scaling.length > 0) out.write(`\n${scalingText(scaling)}\n`);
   for (const r of results.filter((x) => x.status === 'error')) {
     out.write(`\n${r.op} ${r.shape} failed:\n${r.reason}\n`);
   }
@@ -121,6 +124,7 @@ export async function main(argv: readonly string[], io: Io = process): Promise<O
       packages: packagesLine,
       notes,
       results,
+      scaling,
       sections: [...sections.values()],
     },
     {
@@ -137,6 +141,50 @@ export async function main(argv: readonly string[], io: Io = process): Promise<O
   const failed = results.filter((r) => r.status === 'mismatch' || r.status === 'error').length;
   if (failed > 0) io.stderr.write(`attention-bench: ${failed} case(s) failed their check or threw\n`);
   return { exitCode: failed > 0 ? 1 : 0, results, htmlPath, jsonPath };
+}
+
+/** A scaling point stops the op's sweep when one call took longer than this. */
+const SCALING_STOP_MS = 8_000;
+
+async function sweep(opts: Options, backend: string, err: Output): Promise<ScalingSeries[]> {
+  const sizes = opts.scaling ?? defaultScalingSizes(backend, opts.quick);
+  if (sizes === 'off') return [];
+  const entries = opts.ops
+    ? listAttentionOps().filter((e) => opts.ops?.includes(e.name))
+    : listAttentionOps();
+  const progress = makeProgress(err);
+  const total = entries.length * sizes.length;
+  let i = 0;
+  const series = await scalingSweep(
+    entries,
+    {
+      backend,
+      sizes,
+      batch: opts.batch,
+      heads: opts.heads,
+      headDim: opts.headDim,
+      seed: opts.seed,
+      reps: Math.min(opts.reps, backend === 'cpu' ? 1 : 3),
+      stopAfterMs: SCALING_STOP_MS,
+    },
+    (op, n) => progress.step(i++, total, `scaling ${op}`, `N=${n}`),
+  );
+  progress.done();
+  return series;
+}
+
+/** The sweep as text: ms per call at each N, and where each op overtakes dense attention. */
+function scalingText(series: readonly ScalingSeries[]): string {
+  const sizes = [...new Set(series.flatMap((s) => s.points.map((p) => p.n)))].sort((a, b) => a - b);
+  const cross = crossovers(series);
+  const header = ['op', ...sizes.map((n) => `N=${n}`), 'against dense'];
+  const rows = series.map((s) => {
+    const at = new Map(s.points.map((p) => [p.n, p.medianMs]));
+    const note = [cross.get(s.op), s.note].filter(Boolean).join('; ');
+    return [s.op, ...sizes.map((n) => (at.has(n) ? fmtMs(at.get(n) as number) : '-')), note];
+  });
+  const numeric = sizes.map((_, c) => c + 1);
+  return `time against sequence length (ms per call):\n${formatTable(header, rows, numeric)}`;
 }
 
 async function runCase(

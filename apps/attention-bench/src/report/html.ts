@@ -1,7 +1,9 @@
 import type { BackendChoice } from '../backend.js';
 import type { MachineInfo } from '../machine.js';
-import { type CaseResult, NUMERIC_COLUMNS, TABLE_HEADER, tableRows } from '../results.js';
+import { type CaseResult, fmtMs, NUMERIC_COLUMNS, TABLE_HEADER, tableRows } from '../results.js';
+import { crossovers, type ScalingSeries } from '../scaling.js';
 import type { Figure } from './pictures.js';
+import { scalingChartSvg } from './scaling-chart.js';
 import { esc } from './svg.js';
 
 /** The pictures of one op on one workload. */
@@ -30,6 +32,8 @@ export interface ReportData {
   packages: string;
   notes: string[];
   results: CaseResult[];
+  /** Time against sequence length per 1-D op (empty when the sweep was off). */
+  scaling: ScalingSeries[];
   sections: OpSection[];
 }
 
@@ -91,6 +95,26 @@ function section(s: OpSection): string {
   );
 }
 
+function scalingSection(series: readonly ScalingSeries[]): string {
+  if (series.every((s) => s.points.length === 0)) return '';
+  const sizes = [...new Set(series.flatMap((s) => s.points.map((p) => p.n)))].sort((a, b) => a - b);
+  const cross = crossovers(series);
+  const head = ['op', ...sizes.map((n) => `N=${n} ms`), 'against dense'].map((h) => `<th>${esc(h)}</th>`);
+  const rows = series.map((s) => {
+    const at = new Map(s.points.map((p) => [p.n, p.medianMs]));
+    const cells = sizes.map(
+      (n) => `<td class="num">${at.has(n) ? esc(fmtMs(at.get(n) as number)) : '-'}</td>`,
+    );
+    const note = [cross.get(s.op), s.note].filter(Boolean).join('; ');
+    return `<tr><td>${esc(s.op)}</td>${cells.join('')}<td class="skipped">${esc(note)}</td></tr>`;
+  });
+  return `<h2>Time against sequence length</h2>
+<p>Every op that takes a 1-D sequence, timed at each N with the main table's batch, heads and head size.
+On log-log axes dense attention rises with slope 2 and linear-time attention with slope 1.</p>
+${scalingChartSvg(series)}
+<table>\n<thead><tr>${head.join('')}</tr></thead>\n<tbody>\n${rows.join('\n')}\n</tbody>\n</table>`;
+}
+
 /** The self-contained report page: inline CSS and SVG only, so it can be mailed or archived as one file. */
 export function renderHtml(d: ReportData): string {
   const m = d.machine;
@@ -128,6 +152,7 @@ ${resultsTable(d.results)}
 ${d.notes.map((n) => `<li>${esc(n)}</li>`).join('\n')}
 </ul>
 ${failures ? `<h2>Errors</h2>\n${failures}` : ''}
+${scalingSection(d.scaling)}
 <h2>Attention patterns</h2>
 <p>Blue cells are the keys a query attends to; the red square is the query itself. Patterns are the same for
 every batch item and head.</p>
