@@ -33,6 +33,11 @@ export interface BenchCase {
   flops: number;
   /** How `flops` was counted. */
   flopsRule: string;
+  /**
+   * The least memory traffic of one step in bytes (every input read once, every output written once, f32):
+   * with `flops`, the arithmetic intensity that places the case on the roofline.
+   */
+  bytes: number;
   /** Builds the inputs on `backend`. */
   prepare: (backend: string) => Prepared;
 }
@@ -88,6 +93,7 @@ export function matmulCase(m: number, k: number, n: number): BenchCase {
     params: { m, k, n },
     flops: 2 * m * k * n,
     flopsRule: '2*m*k*n',
+    bytes: 4 * (m * k + k * n + m * n),
     prepare: (b) =>
       prepared(
         inputs(
@@ -111,6 +117,7 @@ export function softmaxCase(rows: number, cols: number): BenchCase {
     params: { rows, cols },
     flops: 5 * rows * cols,
     flopsRule: '5 per element (max, subtract, exp, sum, divide)',
+    bytes: 8 * rows * cols,
     prepare: (b) => prepared(inputs([[rows, cols]], b, 10), (x) => softmax(x, -1)),
   };
 }
@@ -123,6 +130,7 @@ export function layerNormCase(rows: number, cols: number): BenchCase {
     params: { rows, cols },
     flops: 8 * rows * cols,
     flopsRule: '8 per element (mean, variance, normalise, scale, shift)',
+    bytes: 4 * (2 * rows * cols + 2 * cols),
     prepare: (b) =>
       prepared(inputs([[rows, cols], [cols], [cols]], b, 20), (x, w, bias) => layerNorm(x, cols, w, bias)),
   };
@@ -136,6 +144,7 @@ export function conv2dCase(n: number, cin: number, size: number, cout: number, k
     params: { n, cin, size, cout, k },
     flops: 2 * n * cout * size * size * cin * k * k,
     flopsRule: '2*n*cout*outH*outW*cin*k*k',
+    bytes: 4 * (n * cin * size * size + cout * cin * k * k + cout + n * cout * size * size),
     prepare: (b) =>
       prepared(inputs([[n, cin, size, size], [cout, cin, k, k], [cout]], b, 30), (x, w, bias) =>
         conv2d(x, w, bias, { padding: 'same' }),
@@ -174,6 +183,8 @@ export function sdpaCase(s: AttentionShape): BenchCase {
     params: { ...s },
     flops: attentionFlops(s, 4),
     flopsRule: '4*B*H*N*N*d (two matmuls), halved when causal',
+    // q, k, v read, out and lse written.
+    bytes: 4 * s.batch * s.tokens * s.heads * (4 * s.headDim + 1),
     prepare: (b) => prepared(qkv(s, b), (q, k, v) => sdpa(q, k, v, { causal: s.causal })),
   };
 }
@@ -190,6 +201,8 @@ export function sdpaTrainCase(s: AttentionShape): BenchCase {
     params: { ...s },
     flops: attentionFlops(s, 14),
     flopsRule: '4*B*H*N*N*d forward + 10*B*H*N*N*d backward (five matmuls), halved when causal',
+    // Forward (q, k, v in; out, lse out), backward (q, k, v, out, dout, lse in; dq, dk, dv out).
+    bytes: 4 * s.batch * s.tokens * s.heads * (4 * s.headDim + 1 + 8 * s.headDim + 1),
     prepare: (b) => prepared(qkv(s, b), (q, k, v) => g(q, k, v)),
   };
 }

@@ -6,6 +6,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { initWebGPU } from '../src/index.js';
 import { type BenchCase, matmulCase, sdpaCase, sdpaTrainCase, supported } from './cases.js';
+import { measureCeilings, roofline, rooflineTable } from './ceilings.js';
 import { rerunWithVulkanLoader } from './env.js';
 import { machineInfo } from './machine.js';
 import { type Timing, table, timeCase } from './timing.js';
@@ -78,12 +79,18 @@ const derived = results.flatMap((t) => {
   ];
 });
 
+// The card's ceilings through WebGPU, measured now, and where each kernel sits against them.
+const ceilings = await measureCeilings(small);
+const limits = roofline(results, ceilings);
+
 const report = {
   date: new Date().toISOString(),
   command: `node .gpu/bench.mjs${small ? ' --small' : ''}`,
   machine,
   timing: 'wall clock; per sample, steps queued back to back then one sync; median of the samples',
   results,
+  ceilings,
+  roofline: limits,
   derived: { rule: 'backward = (fwd+bwd) - fwd, flops 10*B*H*N*N*d (halved when causal)', rows: derived },
   notRun,
 };
@@ -92,6 +99,7 @@ const file = path.join(outDir, 'webgpu-bench.json');
 writeFileSync(file, `${JSON.stringify(report, null, 2)}\n`);
 for (const s of notRun) console.log(`not run: ${s.name}: ${s.why}`);
 console.log(
-  `wrote ${file}\n\nWebGPU (${machine.adapter?.description})\n${table([...results, ...derived], 'TFLOP/s')}`,
+  `wrote ${file}\n\nWebGPU (${machine.adapter?.description})\n${table([...results, ...derived], 'TFLOP/s')}\n\n` +
+    rooflineTable(limits, ceilings),
 );
 process.exit(0);

@@ -36,6 +36,8 @@ export interface Timing {
   flopsRule: string;
   /** `flops / medianMs`, in GFLOP/s. */
   gflops: number;
+  /** The case's least memory traffic per step, bytes. */
+  bytes: number;
 }
 
 function median(xs: number[]): number {
@@ -79,6 +81,7 @@ export async function timeCase(c: BenchCase, backend: string, opts: TimingOption
       flops: c.flops,
       flopsRule: c.flopsRule,
       gflops: c.flops / medianMs / 1e6,
+      bytes: c.bytes,
     };
   } finally {
     p.dispose();
