@@ -30,6 +30,9 @@ const CASES: Case[] = [
     v: [1, 40, 2, 8],
     causal: true,
   },
+  // Head sizes that are not multiples of 4: the forward's vec4 lanes past d / dv must read as 0.
+  { name: 'odd head dims d5 dv7', q: [1, 23, 2, 5], k: [1, 30, 2, 5], v: [1, 30, 2, 7] },
+  { name: 'odd head dims d3 dv1, causal', q: [2, 9, 1, 3], k: [2, 9, 1, 3], v: [2, 9, 1, 1], causal: true },
   { name: 'causal nq < nk', q: [1, 20, 2, 8], k: [1, 50, 2, 8], v: [1, 50, 2, 8], causal: true },
   { name: 'causal nq > nk', q: [1, 50, 2, 8], k: [1, 20, 2, 8], v: [1, 20, 2, 8], causal: true, scale: 0.7 },
   {

@@ -15,8 +15,10 @@ import { bufferOf, f32, grid, launch, MATH_WGSL, output, wgSize } from './common
 // k / v. Shapes, scale, causality and the mask/bias strides are baked into the WGSL (pipelines cached per key).
 //
 // Forward: one workgroup per (ROWS query rows, head, batch), one thread per query row holding its query vector
-// and output accumulator in registers; tiles of keys and values are staged in workgroup memory and folded in
-// with the online softmax (running max and sum per row). Causal workgroups stop at the last key their rows see.
+// and output accumulator in vec4 registers; tiles of keys and values are staged in workgroup memory as vec4s
+// (one 16-byte shared load per 4 multiply-adds, where scalar loads would bound the kernel by shared-memory
+// bandwidth) and folded in with the online softmax (running max and sum per row, one key at a time). Causal
+// workgroups stop at the last key their rows see.
 //
 // Backward (FlashAttention-2, no atomics, so deterministic):
 // (1) per query row, delta_i = dO_i . O_i - gLse_i (so that ds_ij = p_ij (dO_i . v_j - delta_i)), packed with
@@ -181,6 +183,45 @@ function stageCode(
     }`;
 }
 
+/**
+ * WGSL assigning to `dst` (a vec4) the 4 floats of `src` at `base + c`, `c + 1`, ...; lanes at or past `width`
+ * (the row length, when not a multiple of 4) read as 0.
+ */
+function load4(dst: string, src: string, widthName: string, width: number, base: string, c: string): string {
+  if (width % 4 === 0) {
+    const at = (t: number) => `${src}[${base} + ${c} + ${t}u]`;
+    return `${dst} = vec4<f32>(${at(0)}, ${at(1)}, ${at(2)}, ${at(3)});`;
+  }
+  const lane = (t: number) =>
+    `if (${c} + ${t}u < ${widthName}) { ${dst}[${t}] = ${src}[${base} + ${c} + ${t}u]; }`;
+  return `${dst} = vec4<f32>(0.0);\n    ${[0, 1, 2, 3].map(lane).join('\n    ')}`;
+}
+
+/**
+ * The loop that stages rows `[k0, k0 + tile)` of `src` (`width` floats each, row `r` at element
+ * `offset + rowExpr(r) * width`) into the vec4 workgroup array `dst` (`w4` vec4s per row, zero-padded); rows past
+ * NK read as 0. The workgroup's threads share the work.
+ */
+function stage4(
+  dst: string,
+  src: string,
+  widthName: string,
+  width: number,
+  w4: string,
+  tile: number,
+  rowExpr: (r: string) => string,
+  offset: number,
+): string {
+  return `for (var e = lid.x; e < ${tile}u * ${w4}; e += ${ROWS}u) {
+      let r = k0 + e / ${w4};
+      var x = vec4<f32>(0.0);
+      if (r < NK) {
+        ${load4('x', src, widthName, width, `${offset}u + ${rowExpr('r')} * ${widthName}`, `(e % ${w4}) * 4u`)}
+      }
+      ${dst}[e] = x;
+    }`;
+}
+
 registerKernel<SdpaAttrs>({
   op: 'sdpa',
   backend: 'webgpu',
@@ -192,7 +233,9 @@ registerKernel<SdpaAttrs>({
     const l = output('sdpa', 'float32', rowsShape);
     if (o.t.size === 0) return [o.t, l.t];
     const { mask, bias } = extras(a, extra);
-    const BK = tileFor(a.headDim + a.valueDim);
+    const D4 = Math.ceil(a.headDim / 4);
+    const DV4 = Math.ceil(a.valueDim / 4);
+    const BK = tileFor(4 * (D4 + DV4));
     const bind = new Bindings();
     bind.add('Q', bufferOf('sdpa', q), 'f32');
     bind.add('K', bufferOf('sdpa', k), 'f32');
@@ -201,6 +244,7 @@ registerKernel<SdpaAttrs>({
     bind.add('OUT', o.h.buffer, 'f32', true);
     bind.add('LSE', l.h.buffer, 'f32', true);
     const kEnd = a.causal ? `min(NK, q0 + ${ROWS}u)` : 'NK';
+    const kvRow = (r: string) => `((b * NK + ${r}) * KVH + kh)`;
     launch(
       'sdpa',
       keyOf('sdpa', a, [q, k, v, mask, bias], BK),
@@ -208,8 +252,10 @@ registerKernel<SdpaAttrs>({
 ${commonCode(a, mask, bias)}
 ${bind.code()}
 const BK = ${BK}u;
-var<workgroup> KS: array<f32, ${BK * a.headDim}>;
-var<workgroup> VS: array<f32, ${BK * a.valueDim}>;
+const D4 = ${D4}u;
+const DV4 = ${DV4}u;
+var<workgroup> KS: array<vec4<f32>, ${BK * D4}>;
+var<workgroup> VS: array<vec4<f32>, ${BK * DV4}>;
 @compute @workgroup_size(${ROWS})
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: vec3u) {
   let b = wid.z;
@@ -219,42 +265,39 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: ve
   let i = q0 + lid.x;
   let valid = i < NQ;
   let qr = (b * NQ + min(i, NQ - 1u)) * H + h;
-  var qv: array<f32, D>;
-  for (var c = 0u; c < D; c++) { qv[c] = Q[${q.offset}u + qr * D + c]; }
-  var acc: array<f32, DV>;
+  // The query, pre-scaled, and the output accumulator in vec4 registers (zero-padded past D and DV).
+  var qv: array<vec4<f32>, D4>;
+  for (var c4 = 0u; c4 < D4; c4++) {
+    ${load4('qv[c4]', 'Q', 'D', a.headDim, `${q.offset}u + qr * D`, 'c4 * 4u')}
+    qv[c4] *= ${f32(a.scale)};
+  }
+  var acc: array<vec4<f32>, DV4>;
   var m = neg_inf();
   var l = 0.0;
-  var s: array<f32, BK>;
   for (var k0 = 0u; k0 < ${kEnd}; k0 += BK) {
-    ${stageCode('KS', 'K', 'D', BK, 'k0', 'NK', (r) => `((b * NK + ${r}) * KVH + kh)`, k.offset)}
-    ${stageCode('VS', 'V', 'DV', BK, 'k0', 'NK', (r) => `((b * NK + ${r}) * KVH + kh)`, v.offset)}
+    ${stage4('KS', 'K', 'D', a.headDim, 'D4', BK, kvRow, k.offset)}
+    ${stage4('VS', 'V', 'DV', a.valueDim, 'DV4', BK, kvRow, v.offset)}
     workgroupBarrier();
     if (valid) {
-      var mt = neg_inf();
-      for (var jj = 0u; jj < BK; jj++) {
+      let jn = min(BK, NK - k0);
+      for (var jj = 0u; jj < jn; jj++) {
         let j = k0 + jj;
-        var x = neg_inf();
-        if (j < NK && allowed(b, h, i, j)) {
-          var dot = 0.0;
-          for (var c = 0u; c < D; c++) { dot += qv[c] * KS[jj * D + c]; }
-          x = dot * ${f32(a.scale)} + bias_at(b, h, i, j);
+        if (!allowed(b, h, i, j)) { continue; }
+        var sc = 0.0;
+        for (var c4 = 0u; c4 < D4; c4++) { sc += dot(qv[c4], KS[jj * D4 + c4]); }
+        let x = sc + bias_at(b, h, i, j);
+        if (x == neg_inf()) { continue; }
+        // Online softmax one key at a time: rescale only when the running maximum grows (rarely, after the
+        // first keys), so no per-tile score array is needed.
+        if (x > m) {
+          let alpha = select(exp(m - x), 0.0, m == neg_inf());
+          l *= alpha;
+          for (var c4 = 0u; c4 < DV4; c4++) { acc[c4] *= alpha; }
+          m = x;
         }
-        s[jj] = x;
-        mt = max(mt, x);
-      }
-      if (mt > neg_inf()) {
-        let mn = max(m, mt);
-        let alpha = select(exp(m - mn), 0.0, m == neg_inf());
-        l *= alpha;
-        for (var c = 0u; c < DV; c++) { acc[c] *= alpha; }
-        for (var jj = 0u; jj < BK; jj++) {
-          if (s[jj] > neg_inf()) {
-            let p = exp(s[jj] - mn);
-            l += p;
-            for (var c = 0u; c < DV; c++) { acc[c] += p * VS[jj * DV + c]; }
-          }
-        }
-        m = mn;
+        let p = exp(x - m);
+        l += p;
+        for (var c4 = 0u; c4 < DV4; c4++) { acc[c4] += p * VS[jj * DV4 + c4]; }
       }
     }
     workgroupBarrier();
@@ -262,7 +305,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: ve
   if (valid) {
     let none = m == neg_inf();
     let inv = select(1.0 / l, 0.0, none);
-    for (var c = 0u; c < DV; c++) { OUT[qr * DV + c] = acc[c] * inv; }
+    for (var c = 0u; c < DV; c++) { OUT[qr * DV + c] = acc[c / 4u][c % 4u] * inv; }
     LSE[qr] = select(m + log(l), neg_inf(), none);
   }
 }`,
