@@ -1,13 +1,15 @@
 #!/usr/bin/env node
-// Bundles the GPU benchmark (packages/gpu-kernels/bench/gpu.ts, with @attnkit/core and the WebGPU backend) into
-// one file, .gpu/bench.mjs, with `webgpu` left external (the GPU kit carries it), and copies torch_side.py next
-// to it. See README.md here for the device call.
+// Bundles the GPU benchmarks into .gpu/ with `webgpu` left external (the GPU kit carries it): gpu-kernels'
+// (packages/gpu-kernels/bench/gpu.ts -> bench.mjs, with bench/gpu/torch_side.py beside it) and every attention
+// package's (packages/<pkg>/bench/gpu.ts -> bench-<pkg>.mjs, its bench/torch_side.py -> torch-<pkg>.py), plus
+// run-all.sh, which runs each WebGPU side and then its PyTorch side. See README.md here for the device call.
 //
-//   node bench/gpu/build.mjs          writes .gpu/bench.mjs and .gpu/torch_side.py
+//   node bench/gpu/build.mjs          writes .gpu/bench*.mjs, the PyTorch scripts and .gpu/run-all.sh
 //   node bench/gpu/build.mjs --try    bundles into packages/gpu-kernels/node_modules/.cache/gpu-bench/ (where
-//                                     `webgpu` resolves) and runs it here with --small (SwiftShader)
+//                                     `webgpu` resolves) and runs every WebGPU side here with --small
+//                                     (SwiftShader)
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, mkdirSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -23,22 +25,65 @@ const esbuildModule = await import(pathToFileURL(fromTsup.resolve('esbuild')).hr
 const esbuild = esbuildModule.default ?? esbuildModule;
 
 mkdirSync(outDir, { recursive: true });
-const outfile = path.join(outDir, 'bench.mjs');
-await esbuild.build({
-  entryPoints: [path.join(pkg, 'bench', 'gpu.ts')],
-  outfile,
-  bundle: true,
-  format: 'esm',
-  platform: 'node',
-  target: 'node20',
-  external: ['webgpu'],
-  logLevel: 'warning',
-});
-copyFileSync(path.join(root, 'bench', 'gpu', 'torch_side.py'), path.join(outDir, 'torch_side.py'));
-console.log(`wrote ${path.relative(process.cwd(), outfile)} and torch_side.py`);
+
+/** Every benchmark to bundle: [bundle name, entry, PyTorch script or null, its name in .gpu/]. */
+const benches = [
+  [
+    'bench.mjs',
+    path.join(pkg, 'bench', 'gpu.ts'),
+    path.join(root, 'bench', 'gpu', 'torch_side.py'),
+    'torch_side.py',
+  ],
+];
+for (const name of readdirSync(path.join(root, 'packages')).sort()) {
+  if (name === 'gpu-kernels') continue;
+  const entry = path.join(root, 'packages', name, 'bench', 'gpu.ts');
+  if (!existsSync(entry)) continue;
+  const short = name.replace(/^attention-/, '');
+  const torch = path.join(root, 'packages', name, 'bench', 'torch_side.py');
+  benches.push([`bench-${short}.mjs`, entry, existsSync(torch) ? torch : null, `torch-${short}.py`]);
+}
+
+for (const [bundle, entry, torch, torchName] of benches) {
+  await esbuild.build({
+    entryPoints: [entry],
+    outfile: path.join(outDir, bundle),
+    bundle: true,
+    format: 'esm',
+    platform: 'node',
+    target: 'node20',
+    external: ['webgpu'],
+    logLevel: 'warning',
+  });
+  if (torch) copyFileSync(torch, path.join(outDir, torchName));
+  console.log(
+    `wrote ${path.relative(process.cwd(), path.join(outDir, bundle))}${torch ? ` and ${torchName}` : ''}`,
+  );
+}
+
+// One command for the device: every WebGPU side, each followed by its PyTorch side; a failure does not stop the
+// rest (each writes its own JSON under $OUT).
+const lines = benches.map(
+  ([bundle, , torch, torchName]) =>
+    `node .gpu/${bundle} "$@" || echo "${bundle} failed"` +
+    (torch ? `\npython3 .gpu/${torchName} "$@" || echo "${torchName} failed"` : ''),
+);
+writeFileSync(
+  path.join(outDir, 'run-all.sh'),
+  `#!/bin/sh\n# Written by bench/gpu/build.mjs: every GPU benchmark of the repository, WebGPU then PyTorch.\n${lines.join('\n')}\n`,
+);
 
 if (tryHere) {
   const out = path.join(outDir, 'out');
-  const r = spawnSync(process.execPath, [outfile, '--small', '--out', out], { stdio: 'inherit' });
-  process.exit(r.status ?? 1);
+  let status = 0;
+  for (const [bundle] of benches) {
+    const r = spawnSync(process.execPath, [path.join(outDir, bundle), '--small', '--out', out], {
+      stdio: 'inherit',
+    });
+    if (r.status !== 0) {
+      console.error(`${bundle} exited with ${r.status}`);
+      status = 1;
+    }
+  }
+  process.exit(status);
 }
