@@ -4,8 +4,10 @@
  * staging tk-deep slices of both operands in workgroup memory. Keeping it in one place means a tuning change
  * (tile sizes, load order, subgroups) reaches every kernel built on it.
  *
- * A thread's outputs are interleaved (rows `lid.y + r * wgy`, columns `lid.x + c * wgx`), so neighbouring
- * threads read neighbouring tile words (no bank conflicts) and write neighbouring output columns (coalesced).
+ * Tiles are held as vec4s, and a thread's outputs come in runs of 4 rows and 4 columns (rows
+ * `u * 4 * wgy + 4 * lid.y + t`, columns `w * 4 * wgx + 4 * lid.x + t`): each step of the reduction reads its
+ * operands with one 16-byte shared load per 4 values, so the inner loop is bound by multiply-adds rather than by
+ * shared-memory loads, and neighbouring threads read neighbouring vec4s.
  */
 
 /** A tile configuration. */
@@ -44,13 +46,13 @@ export function gemmTileFor(m: number, n: number, count: number, maxInvocations:
 /** A stable cache-key fragment of a tile. */
 export const tileKey = (t: GemmTile) => `${t.tm}x${t.tn}x${t.tk}/${t.wgx}x${t.wgy}`;
 
-/** Row stride of a staged tile: padded by 4 words, so column-wise stores hit distinct banks. */
+/** Row stride of a staged tile in floats: padded by 4, so column-wise stores hit distinct banks. */
 const stride = (w: number) => w + 4;
 
-/** WGSL declarations of the two workgroup tiles the loop fills. */
+/** WGSL declarations of the two workgroup tiles the loop fills (vec4s, rows of `stride / 4`). */
 export function gemmTilesWgsl(t: GemmTile): string {
-  return `var<workgroup> TileA: array<f32, ${t.tk * stride(t.tm)}>;
-var<workgroup> TileB: array<f32, ${t.tk * stride(t.tn)}>;`;
+  return `var<workgroup> TileA: array<vec4<f32>, ${(t.tk * stride(t.tm)) / 4}>;
+var<workgroup> TileB: array<vec4<f32>, ${(t.tk * stride(t.tn)) / 4}>;`;
 }
 
 /** How the loop walks an operand while staging it: along the reduction axis (`k`) or along rows/columns. */
@@ -65,9 +67,10 @@ export interface GemmLoadOrder {
 }
 
 /**
- * WGSL statements that declare `acc` (rm x rn per thread, rm = tm / wgy, rn = tn / wgx) and accumulate it over
- * a reduction of length `k`. `loadA(row, p)` and `loadB(p, col)` give WGSL expressions reading the operands
- * (zero outside them). The statements expect `row0`, `col0` (the block's origin) and `lid` in scope.
+ * WGSL statements that declare `acc` (rm rows of rn / 4 vec4s per thread, rm = tm / wgy, rn = tn / wgx) and
+ * accumulate it over a reduction of length `k`. `loadA(row, p)` and `loadB(p, col)` give WGSL expressions
+ * reading the operands (zero outside them). The statements expect `row0`, `col0` (the block's origin) and `lid`
+ * in scope.
  */
 export function gemmMainLoop(
   t: GemmTile,
@@ -78,35 +81,37 @@ export function gemmMainLoop(
 ): string {
   const threads = t.wgx * t.wgy;
   const rm = t.tm / t.wgy;
-  const rn = t.tn / t.wgx;
+  const rn4 = t.tn / t.wgx / 4;
   const sa = stride(t.tm);
   const sb = stride(t.tn);
   // Index pairs (row-or-col, p) of the element a thread stages, for either walking order.
   const aIdx = order.aAlongK ? [`idx / ${t.tk}u`, `idx % ${t.tk}u`] : [`idx % ${t.tm}u`, `idx / ${t.tm}u`];
   const bIdx = order.bAlongK ? [`idx / ${t.tk}u`, `idx % ${t.tk}u`] : [`idx % ${t.tn}u`, `idx / ${t.tn}u`];
   return `let tid = lid.y * ${t.wgx}u + lid.x;
-  var acc: array<array<f32, ${rn}>, ${rm}>;
+  var acc: array<array<vec4<f32>, ${rn4}>, ${rm}>;
   for (var k0 = 0u; k0 < ${k}u; k0 += ${t.tk}u) {
     for (var q = 0u; q < ${(t.tm * t.tk) / threads}u; q++) {
       let idx = tid + q * ${threads}u;
       let ar = ${aIdx[0]};
       let ap = ${aIdx[1]};
-      TileA[ap * ${sa}u + ar] = ${loadA(`row0 + ar`, `k0 + ap`)};
+      TileA[ap * ${sa / 4}u + ar / 4u][ar % 4u] = ${loadA(`row0 + ar`, `k0 + ap`)};
     }
     for (var q = 0u; q < ${(t.tn * t.tk) / threads}u; q++) {
       let idx = tid + q * ${threads}u;
       let bc = ${bIdx[0]};
       let bp = ${bIdx[1]};
-      TileB[bp * ${sb}u + bc] = ${loadB(`k0 + bp`, `col0 + bc`)};
+      TileB[bp * ${sb / 4}u + bc / 4u][bc % 4u] = ${loadB(`k0 + bp`, `col0 + bc`)};
     }
     workgroupBarrier();
     for (var kk = 0u; kk < ${t.tk}u; kk++) {
-      var av: array<f32, ${rm}>;
-      var bv: array<f32, ${rn}>;
-      for (var r = 0u; r < ${rm}u; r++) { av[r] = TileA[kk * ${sa}u + lid.y + r * ${t.wgy}u]; }
-      for (var c = 0u; c < ${rn}u; c++) { bv[c] = TileB[kk * ${sb}u + lid.x + c * ${t.wgx}u]; }
-      for (var r = 0u; r < ${rm}u; r++) {
-        for (var c = 0u; c < ${rn}u; c++) { acc[r][c] = fma(av[r], bv[c], acc[r][c]); }
+      var bv: array<vec4<f32>, ${rn4}>;
+      for (var w = 0u; w < ${rn4}u; w++) { bv[w] = TileB[kk * ${sb / 4}u + w * ${t.wgx}u + lid.x]; }
+      for (var u = 0u; u < ${rm / 4}u; u++) {
+        let av = TileA[kk * ${sa / 4}u + u * ${t.wgy}u + lid.y];
+        for (var e = 0u; e < 4u; e++) {
+          let a = av[e];
+          for (var w = 0u; w < ${rn4}u; w++) { acc[u * 4u + e][w] = fma(vec4<f32>(a), bv[w], acc[u * 4u + e][w]); }
+        }
       }
     }
     workgroupBarrier();
@@ -119,12 +124,14 @@ export function gemmMainLoop(
  */
 export function gemmStore(t: GemmTile, store: (row: string, col: string, value: string) => string): string {
   const rm = t.tm / t.wgy;
-  const rn = t.tn / t.wgx;
+  const rn4 = t.tn / t.wgx / 4;
   return `for (var r = 0u; r < ${rm}u; r++) {
-    let orow = row0 + lid.y + r * ${t.wgy}u;
-    for (var c = 0u; c < ${rn}u; c++) {
-      let ocol = col0 + lid.x + c * ${t.wgx}u;
-      ${store('orow', 'ocol', 'acc[r][c]')}
+    let orow = row0 + (r / 4u) * ${4 * t.wgy}u + lid.y * 4u + r % 4u;
+    for (var w = 0u; w < ${rn4}u; w++) {
+      for (var e = 0u; e < 4u; e++) {
+        let ocol = col0 + w * ${4 * t.wgx}u + lid.x * 4u + e;
+        ${store('orow', 'ocol', 'acc[r][w][e]')}
+      }
     }
   }`;
 }
