@@ -66,8 +66,9 @@ export function gradcheck(
           tidy(() => {
             const p = base.slice();
             p[j] = v;
-            const args = xs.map((a, k) =>
-              k === i ? tensor(p, { shape: x.shape, dtype: 'float64', backend: 'cpu' }) : a,
+            // scalarF takes the checked inputs only (in `wrt` order), the perturbed one among them.
+            const args = wrt.map((k) =>
+              k === i ? tensor(p, { shape: x.shape, dtype: 'float64', backend: 'cpu' }) : xs[k],
             );
             return scalarF(...args).item();
           });

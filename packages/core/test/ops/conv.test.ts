@@ -19,7 +19,7 @@ import {
   conv2dWeightGradOp,
 } from '../../src/ops/conv/conv.js';
 import { runOp1 } from '../../src/ops/op.js';
-import { assertClose, backendsUnderTest, gradcheck } from '../../src/testing/index.js';
+import { assertClose, backendsUnderTest, checkGradients } from '../../src/testing/index.js';
 
 /** Deterministic values in [-1, 1) (a small LCG, so the tests need no tensor op to make inputs). */
 function values(n: number, seed: number): number[] {
@@ -290,32 +290,35 @@ describe.each(backendsUnderTest())('conv on %s', (backend) => {
     }
   });
 
-  it('gradients match finite differences', () => {
+  it('gradients match finite differences', async () => {
     const x = make([1, 2, 5, 4], 21).t;
     const w = make([3, 2, 3, 2], 22).t;
     const b = make([3], 23).t;
-    gradcheck((x, w, b) => conv2d(x, w, b, { stride: 2, padding: 1, dilation: [2, 1] }), [x, w, b]);
+    await checkGradients(
+      (x, w, b) => conv2d(x, w, b, { stride: 2, padding: 1, dilation: [2, 1] }),
+      [x, w, b],
+    );
     const x2 = make([1, 4, 4, 3], 24).t;
     const w2 = make([2, 2, 2, 2], 25).t;
-    gradcheck((x, w) => conv2d(x, w, null, { groups: 2, padding: 'same' }), [x2, w2]);
-    gradcheck(
+    await checkGradients((x, w) => conv2d(x, w, null, { groups: 2, padding: 'same' }), [x2, w2]);
+    await checkGradients(
       (x, w, b) => conv1d(x, w, b, { stride: 2, padding: 1 }),
       [make([2, 2, 5], 26).t, make([3, 2, 2], 27).t, b],
     );
     const xt = make([1, 2, 3, 2], 28).t;
     const wt = make([2, 2, 2, 3], 29).t;
-    gradcheck(
+    await checkGradients(
       (x, w, b) =>
         convTranspose2d(x, w, b, { stride: [2, 1], padding: [0, 1], outputPadding: [1, 0], groups: 2 }),
       [xt, wt, make([4], 30).t],
     );
-    gradcheck(
+    await checkGradients(
       (x, w) => convTranspose1d(x, w, null, { stride: 2, dilation: 2, outputPadding: 1 }),
       [make([1, 2, 3], 31).t, make([2, 1, 2], 32).t],
     );
   });
 
-  it('the gradient ops have their own vjps (each linear in each input)', () => {
+  it('the gradient ops have their own vjps (each linear in each input)', async () => {
     const a: Conv2dAttrs = {
       stride: [2, 1],
       padding: [1, 0],
@@ -328,12 +331,12 @@ describe.each(backendsUnderTest())('conv on %s', (backend) => {
     const x = make(a.xShape, 41).t;
     const w = make(a.wShape, 42).t;
     const dy = make(a.yShape, 43).t;
-    gradcheck((dy, w) => runOp1(conv2dInputGradOp, [dy, w], a), [dy, w]);
-    gradcheck((x, dy) => runOp1(conv2dWeightGradOp, [x, dy], a), [x, dy]);
-    gradcheck((x, w) => runOp1(conv2dOp, [x, w], a), [x, w]);
+    await checkGradients((dy, w) => runOp1(conv2dInputGradOp, [dy, w], a), [dy, w]);
+    await checkGradients((x, dy) => runOp1(conv2dWeightGradOp, [x, dy], a), [x, dy]);
+    await checkGradients((x, w) => runOp1(conv2dOp, [x, w], a), [x, w]);
   });
 
-  it('frees what it creates', () => {
+  it('frees what it creates', async () => {
     const x = make([1, 2, 4, 4], 51).t.setRequiresGrad();
     const w = make([2, 2, 3, 3], 52).t.setRequiresGrad();
     const b = make([2], 53).t.setRequiresGrad();
@@ -350,7 +353,7 @@ describe.each(backendsUnderTest())('conv on %s', (backend) => {
     expect(memory(backend)).toEqual(before);
   });
 
-  it('rejects bad arguments with clear errors', () => {
+  it('rejects bad arguments with clear errors', async () => {
     const x = make([1, 4, 5, 5], 61).t;
     const w = make([2, 2, 3, 3], 62).t;
     expect(() => conv2d(x, w)).toThrow(

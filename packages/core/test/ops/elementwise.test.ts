@@ -50,7 +50,14 @@ import {
   tensor,
   where,
 } from '../../src/index.js';
-import { assertClose, backendsUnderTest, gradcheck } from '../../src/testing/index.js';
+import {
+  assertClose,
+  backendsUnderTest,
+  checkGradients,
+  expectValues,
+  readFlat,
+} from '../../src/testing/index.js';
+import { cpuUnderTest } from '../helpers.js';
 
 // Independent scalar formulas (not the kernels' code) for the value checks.
 const erfRef = (x: number) => {
@@ -99,7 +106,7 @@ describe.each(backendsUnderTest())('elementwise on %s', (backend) => {
 
   it.each(unaryCases)('%s matches its formula', async (_name, f, ref, [lo, hi]) => {
     const x = rand([3, 7], lo, hi, 11);
-    const expected = Array.from(x.dataSync(), ref);
+    const expected = Array.from(await x.data(), ref);
     await assertClose(f(x), expected);
   });
 
@@ -107,11 +114,11 @@ describe.each(backendsUnderTest())('elementwise on %s', (backend) => {
     unaryCases.filter(
       ([n]) => n !== 'clamp' && n !== 'relu' && n !== 'abs' && n !== 'leakyRelu' && n !== 'elu',
     ),
-  )('%s gradient matches finite differences', (_name, f, _ref, [lo, hi]) => {
-    gradcheck(f, [rand([2, 3], lo, hi, 5)]);
+  )('%s gradient matches finite differences', async (_name, f, _ref, [lo, hi]) => {
+    await checkGradients(f, [rand([2, 3], lo, hi, 5)]);
   });
 
-  it('kinked functions have gradients away from the kink', () => {
+  it('kinked functions have gradients away from the kink', async () => {
     const x = tensor(
       [
         [-1.5, -0.3, 0.4],
@@ -126,31 +133,31 @@ describe.each(backendsUnderTest())('elementwise on %s', (backend) => {
       (t: Tensor) => elu(t, 0.5),
       (t: Tensor) => clamp(t, -1, 1),
     ]) {
-      gradcheck(f, [x]);
+      await checkGradients(f, [x]);
     }
   });
 
-  it('relu, clamp and abs pass PyTorch gradients at the kinks', () => {
+  it('relu, clamp and abs pass PyTorch gradients at the kinks', async () => {
     const x = tensor([0, -1, 1], { backend }).setRequiresGrad();
     relu(x).sum().backward();
-    expect(Array.from(x.grad!.dataSync())).toEqual([0, 0, 1]);
+    expect(await readFlat(x.grad!)).toEqual([0, 0, 1]);
     x.grad = null;
     clamp(x, -1, 1).sum().backward();
-    expect(Array.from(x.grad!.dataSync())).toEqual([1, 1, 1]);
+    expect(await readFlat(x.grad!)).toEqual([1, 1, 1]);
     x.grad = null;
     abs(x).sum().backward();
-    expect(Array.from(x.grad!.dataSync())).toEqual([0, -1, 1]);
+    expect(await readFlat(x.grad!)).toEqual([0, -1, 1]);
   });
 
-  it('rounding ops', () => {
+  it('rounding ops', async () => {
     const x = tensor([-1.5, -0.5, 0.5, 1.5, 2.5, 2.7, -2.2], { backend });
-    expect(Array.from(round(x).dataSync())).toEqual([-2, -0, 0, 2, 2, 3, -2]);
-    expect(Array.from(floor(x).dataSync())).toEqual([-2, -1, 0, 1, 2, 2, -3]);
-    expect(Array.from(ceil(x).dataSync())).toEqual([-1, -0, 1, 2, 3, 3, -2]);
-    expect(Array.from(sign(x).dataSync())).toEqual([-1, -1, 1, 1, 1, 1, -1]);
+    expect(await readFlat(round(x))).toEqual([-2, -0, 0, 2, 2, 3, -2]);
+    expect(await readFlat(floor(x))).toEqual([-2, -1, 0, 1, 2, 2, -3]);
+    expect(await readFlat(ceil(x))).toEqual([-1, -0, 1, 2, 3, 3, -2]);
+    expect(await readFlat(sign(x))).toEqual([-1, -1, 1, 1, 1, 1, -1]);
   });
 
-  it('binary arithmetic broadcasts', () => {
+  it('binary arithmetic broadcasts', async () => {
     const a = tensor(
       [
         [1, 2, 3],
@@ -159,47 +166,47 @@ describe.each(backendsUnderTest())('elementwise on %s', (backend) => {
       { backend },
     );
     const b = tensor([[10], [20]], { backend });
-    expect(add(a, b).toArray()).toEqual([
+    await expectValues(add(a, b), [
       [11, 12, 13],
       [24, 25, 26],
     ]);
-    expect(sub(a, b).toArray()).toEqual([
+    await expectValues(sub(a, b), [
       [-9, -8, -7],
       [-16, -15, -14],
     ]);
-    expect(mul(a, 2).toArray()).toEqual([
+    await expectValues(mul(a, 2), [
       [2, 4, 6],
       [8, 10, 12],
     ]);
-    expect(div(a, b).toArray()).toEqual([
+    await expectValues(div(a, b), [
       [0.1, 0.2, 0.3].map((v) => Math.fround(v)),
       [0.2, 0.25, 0.3].map((v) => Math.fround(v)),
     ]);
-    expect(pow(a, 2).toArray()).toEqual([
+    await expectValues(pow(a, 2), [
       [1, 4, 9],
       [16, 25, 36],
     ]);
-    expect(maximum(a, 3.5).toArray()).toEqual([
+    await expectValues(maximum(a, 3.5), [
       [3.5, 3.5, 3.5],
       [4, 5, 6],
     ]);
-    expect(minimum(a, tensor([2, 9, 1], { backend })).toArray()).toEqual([
+    await expectValues(minimum(a, tensor([2, 9, 1], { backend })), [
       [1, 2, 1],
       [2, 5, 1],
     ]);
   });
 
-  it('binary gradients with broadcasting', () => {
+  it('binary gradients with broadcasting', async () => {
     const a = rand([2, 3], 0.5, 2, 1);
     const b = rand([3], 0.5, 2, 2);
     const c = rand([2, 1], 0.5, 2, 3);
     for (const f of [add, sub, mul, div, pow, maximum, minimum]) {
-      gradcheck(f, [a, b]);
-      gradcheck(f, [c, b]);
+      await checkGradients(f, [a, b]);
+      await checkGradients(f, [c, b]);
     }
   });
 
-  it('dtype promotion follows PyTorch', () => {
+  it('dtype promotion follows PyTorch', async () => {
     const i = tensor([1, 2, 3], { dtype: 'int32', backend });
     const f = tensor([0.5, 0.5, 0.5], { backend });
     expect(add(i, i).dtype).toBe('int32');
@@ -207,30 +214,29 @@ describe.each(backendsUnderTest())('elementwise on %s', (backend) => {
     expect(add(i, 1.5).dtype).toBe('float32');
     expect(add(i, 2).dtype).toBe('int32');
     expect(div(i, 2).dtype).toBe('float32');
-    expect(Array.from(div(i, 2).dataSync())).toEqual([0.5, 1, 1.5]);
-    expect(add(f, cast(f, 'float64')).dtype).toBe('float64');
+    expect(await readFlat(div(i, 2))).toEqual([0.5, 1, 1.5]);
     expect(exp(i).dtype).toBe('float32');
     expect(relu(i).dtype).toBe('int32');
   });
 
-  it('comparisons and logic give bool', () => {
+  it('comparisons and logic give bool', async () => {
     const a = tensor([1, 2, 3], { backend });
     const b = tensor([3, 2, 1], { backend });
-    expect(Array.from(eq(a, b).dataSync())).toEqual([0, 1, 0]);
-    expect(Array.from(ne(a, b).dataSync())).toEqual([1, 0, 1]);
-    expect(Array.from(lt(a, b).dataSync())).toEqual([1, 0, 0]);
-    expect(Array.from(le(a, b).dataSync())).toEqual([1, 1, 0]);
-    expect(Array.from(gt(a, b).dataSync())).toEqual([0, 0, 1]);
+    expect(await readFlat(eq(a, b))).toEqual([0, 1, 0]);
+    expect(await readFlat(ne(a, b))).toEqual([1, 0, 1]);
+    expect(await readFlat(lt(a, b))).toEqual([1, 0, 0]);
+    expect(await readFlat(le(a, b))).toEqual([1, 1, 0]);
+    expect(await readFlat(gt(a, b))).toEqual([0, 0, 1]);
     expect(ge(a, b).dtype).toBe('bool');
     const p = tensor([true, true, false, false], { backend });
     const q = tensor([true, false, true, false], { backend });
-    expect(Array.from(logicalAnd(p, q).dataSync())).toEqual([1, 0, 0, 0]);
-    expect(Array.from(logicalOr(p, q).dataSync())).toEqual([1, 1, 1, 0]);
-    expect(Array.from(logicalXor(p, q).dataSync())).toEqual([0, 1, 1, 0]);
-    expect(Array.from(logicalNot(p).dataSync())).toEqual([0, 0, 1, 1]);
+    expect(await readFlat(logicalAnd(p, q))).toEqual([1, 0, 0, 0]);
+    expect(await readFlat(logicalOr(p, q))).toEqual([1, 1, 1, 0]);
+    expect(await readFlat(logicalXor(p, q))).toEqual([0, 1, 1, 0]);
+    expect(await readFlat(logicalNot(p))).toEqual([0, 0, 1, 1]);
   });
 
-  it('where picks and routes gradients', () => {
+  it('where picks and routes gradients', async () => {
     const c = tensor([[true, false, true]], { backend });
     const a = tensor(
       [
@@ -239,27 +245,23 @@ describe.each(backendsUnderTest())('elementwise on %s', (backend) => {
       ],
       { backend },
     );
-    expect(where(c, a, -1).toArray()).toEqual([
+    await expectValues(where(c, a, -1), [
       [1, -1, 3],
       [4, -1, 6],
     ]);
     const b = rand([2, 1], -1, 1, 9);
-    gradcheck((x, y) => where(c, x, y), [rand([2, 3], -1, 1, 8), b]);
+    await checkGradients((cond, x, y) => where(cond, x, y), [c, rand([2, 3], -1, 1, 8), b]);
     expect(() => where(a, a, a)).toThrow(/where: cond must be a bool tensor, got float32/);
   });
 
-  it('cast converts like PyTorch', () => {
+  it('cast converts like PyTorch', async () => {
     const x = tensor([-1.7, -0.2, 0, 2.9], { backend });
-    expect(Array.from(cast(x, 'int32').dataSync())).toEqual([-1, 0, 0, 2]);
-    expect(Array.from(cast(x, 'bool').dataSync())).toEqual([1, 1, 0, 1]);
-    const w = x.detach().setRequiresGrad();
-    cast(w, 'float64').sum().backward();
-    expect(w.grad!.dtype).toBe('float32');
-    expect(Array.from(w.grad!.dataSync())).toEqual([1, 1, 1, 1]);
+    expect(await readFlat(cast(x, 'int32'))).toEqual([-1, 0, 0, 2]);
+    expect(await readFlat(cast(x, 'bool'))).toEqual([1, 1, 0, 1]);
     expect(cast(tensor([1, 2], { dtype: 'int32', backend }), 'float32').requiresGrad).toBe(false);
   });
 
-  it('rejects shapes that do not broadcast', () => {
+  it('rejects shapes that do not broadcast', async () => {
     expect(() => add(tensor([1, 2, 3], { backend }), tensor([1, 2], { backend }))).toThrow(
       /add: shapes must be broadcastable, got \[3\] and \[2\]/,
     );
@@ -269,20 +271,34 @@ describe.each(backendsUnderTest())('elementwise on %s', (backend) => {
     expect(() => clamp(tensor([1], { backend }), 2, 1)).toThrow(/clamp: min must be <= max/);
   });
 
-  it('NaN propagates through maximum and minimum', () => {
+  it('NaN propagates through maximum and minimum', async () => {
     const a = tensor([Number.NaN, 1], { backend });
-    expect(Number.isNaN(maximum(a, 0).dataSync()[0])).toBe(true);
-    expect(Number.isNaN(minimum(a, 0).dataSync()[0])).toBe(true);
+    expect(Number.isNaN((await maximum(a, 0).data())[0])).toBe(true);
+    expect(Number.isNaN((await minimum(a, 0).data())[0])).toBe(true);
   });
 
   it('handles large random tensors with general broadcasting', async () => {
     const a = randomNormal([4, 1, 5], { seed: 3, backend });
     const b = randomNormal([3, 1], { seed: 4, backend });
-    const ad = a.dataSync();
-    const bd = b.dataSync();
+    const ad = await a.data();
+    const bd = await b.data();
     const expected: number[] = [];
     for (let i = 0; i < 4; i++)
       for (let j = 0; j < 3; j++) for (let k = 0; k < 5; k++) expected.push(ad[i * 5 + k] * bd[j]);
     await assertClose(mul(a, b), expected);
+  });
+});
+
+describe.runIf(cpuUnderTest)('elementwise with float64 (CPU only)', () => {
+  it('float64 wins dtype promotion', () => {
+    const f = tensor([0.5, 0.5, 0.5], { backend: 'cpu' });
+    expect(add(f, cast(f, 'float64')).dtype).toBe('float64');
+  });
+
+  it('the gradient of a cast comes back in the input dtype', async () => {
+    const w = tensor([-1.7, -0.2, 0, 2.9], { backend: 'cpu' }).setRequiresGrad();
+    cast(w, 'float64').sum().backward();
+    expect(w.grad!.dtype).toBe('float32');
+    expect(await readFlat(w.grad!)).toEqual([1, 1, 1, 1]);
   });
 });

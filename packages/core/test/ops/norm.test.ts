@@ -13,7 +13,8 @@ import {
   tidy,
   zeros,
 } from '../../src/index.js';
-import { assertClose, backendsUnderTest, gradcheck } from '../../src/testing/index.js';
+import { assertClose, backendsUnderTest, checkGradients } from '../../src/testing/index.js';
+import { cpuUnderTest } from '../helpers.js';
 
 /**
  * Normalises consecutive blocks of `len` values from the definition (biased variance; no centring for RMS),
@@ -58,12 +59,12 @@ describe.each(backendsUnderTest())('norms on %s', (backend) => {
     const t = rand([2, 2, 3], 1);
     const w = rand([2, 3], 2);
     const b = rand([2, 3], 3);
-    const wd = w.dataSync();
-    const bd = b.dataSync();
+    const wd = await w.data();
+    const bd = await b.data();
     await assertClose(
       layerNorm(t, [2, 3], w, b),
       normBlocks(
-        t.dataSync(),
+        await t.data(),
         6,
         1e-5,
         true,
@@ -92,25 +93,21 @@ describe.each(backendsUnderTest())('norms on %s', (backend) => {
       [1e-4 / Math.sqrt(1 + 5e-9), 0],
     ]);
     const t = rand([3, 2, 2], 4);
-    await assertClose(rmsNorm(t, [2, 2]), normBlocks(t.dataSync(), 4, eps32, false));
-    if (backend === 'cpu') {
-      const x64 = tensor([1e-9, 0], { dtype: 'float64', backend });
-      await assertClose(rmsNorm(x64, [2]), [1e-9 / Math.sqrt(5e-19 + 2 ** -52), 0], { rtol: 1e-12 });
-    }
+    await assertClose(rmsNorm(t, [2, 2]), normBlocks(await t.data(), 4, eps32, false));
   });
 
   it('groupNorm over (channels of a group, spatial)', async () => {
     const x = rand([2, 4, 3], 5);
     const w = rand([4], 6);
     const b = rand([4], 7);
-    const wd = w.dataSync();
-    const bd = b.dataSync();
+    const wd = await w.data();
+    const bd = await b.data();
     // Flat index i of [2, 4, 3] has channel floor(i / 3) % 4; a group is 2 channels * 3 = 6 consecutive values.
     const ch = (i: number) => Math.floor(i / 3) % 4;
     await assertClose(
       groupNorm(x, 2, w, b),
       normBlocks(
-        x.dataSync(),
+        await x.data(),
         6,
         1e-5,
         true,
@@ -119,8 +116,8 @@ describe.each(backendsUnderTest())('norms on %s', (backend) => {
       ),
     );
     const img = rand([1, 4, 2, 2], 8);
-    await assertClose(groupNorm(img, 4), normBlocks(img.dataSync(), 4, 1e-5, true));
-    await assertClose(groupNorm(img, 1, null, null, 0.1), normBlocks(img.dataSync(), 16, 0.1, true));
+    await assertClose(groupNorm(img, 4), normBlocks(await img.data(), 4, 1e-5, true));
+    await assertClose(groupNorm(img, 1, null, null, 0.1), normBlocks(await img.data(), 16, 0.1, true));
   });
 
   it('batchNorm in training uses batch stats and updates running stats with the unbiased variance', async () => {
@@ -194,7 +191,7 @@ describe.each(backendsUnderTest())('norms on %s', (backend) => {
     ]);
   });
 
-  it('frees its temporaries', () => {
+  it('frees its temporaries', async () => {
     const x = rand([3, 2, 2], 30).setRequiresGrad();
     const rm = zeros([2], { backend });
     const rv = ones([2], { backend });
@@ -209,32 +206,37 @@ describe.each(backendsUnderTest())('norms on %s', (backend) => {
     expect(memory(backend)).toEqual(before);
   });
 
-  it('gradients', () => {
+  it('gradients', async () => {
     const x = rand([3, 2, 3], 9);
     const w3 = rand([3], 10);
     const b3 = rand([3], 11);
-    gradcheck((t, w, b) => layerNorm(t, [3], w, b), [x, w3, b3]);
-    gradcheck((t, w) => layerNorm(t, [2, 3], w), [x, rand([2, 3], 12)]);
-    gradcheck((t, b) => layerNorm(t, [3], null, b), [x, b3]);
+    await checkGradients((t, w, b) => layerNorm(t, [3], w, b), [x, w3, b3]);
+    await checkGradients((t, w) => layerNorm(t, [2, 3], w), [x, rand([2, 3], 12)]);
+    await checkGradients((t, b) => layerNorm(t, [3], null, b), [x, b3]);
     // A weight needing no gradient keeps the bias gradient in its place.
-    const constW = randomNormal([3], { seed: 22, dtype: 'float64', backend: 'cpu' });
-    gradcheck((t, b) => layerNorm(t, [3], constW, b), [x, b3]);
-    gradcheck((t, b) => groupNorm(t, 3, constW, b), [rand([2, 3, 2], 23), b3]);
-    gradcheck((t, w) => rmsNorm(t, [3], w), [x, w3]);
-    gradcheck((t) => rmsNorm(t, [2, 3], null, 1e-3), [x]);
+    const constW = randomNormal([3], { seed: 22, backend });
+    await checkGradients((t, b, w) => layerNorm(t, [3], w, b), [x, b3, constW], { wrt: [0, 1] });
+    await checkGradients((t, b, w) => groupNorm(t, 3, w, b), [rand([2, 3, 2], 23), b3, constW], {
+      wrt: [0, 1],
+    });
+    await checkGradients((t, w) => rmsNorm(t, [3], w), [x, w3]);
+    await checkGradients((t) => rmsNorm(t, [2, 3], null, 1e-3), [x]);
     const g = rand([2, 4, 3], 13);
-    gradcheck((t, w, b) => groupNorm(t, 2, w, b), [g, rand([4], 14), rand([4], 15)]);
-    gradcheck((t, b) => groupNorm(t, 4, null, b), [g, rand([4], 16)]);
-    gradcheck((t) => groupNorm(t, 1), [rand([1, 2, 2, 2], 17)]);
+    await checkGradients((t, w, b) => groupNorm(t, 2, w, b), [g, rand([4], 14), rand([4], 15)]);
+    await checkGradients((t, b) => groupNorm(t, 4, null, b), [g, rand([4], 16)]);
+    await checkGradients((t) => groupNorm(t, 1), [rand([1, 2, 2, 2], 17)]);
     const bx = rand([3, 2, 2], 18);
-    gradcheck(
+    await checkGradients(
       (t, w, b) => batchNorm(t, null, null, w, b, { training: true }),
       [bx, rand([2], 19), rand([2], 20)],
     );
-    gradcheck((t, m, v) => batchNorm(t, m, v), [bx, rand([2], 21), add(ones([2], { backend }), 0.5)]);
+    await checkGradients(
+      (t, m, v) => batchNorm(t, m, v),
+      [bx, rand([2], 21), add(ones([2], { backend }), 0.5)],
+    );
   });
 
-  it('rejects bad arguments', () => {
+  it('rejects bad arguments', async () => {
     const x = rand([2, 3], 1);
     expect(() => layerNorm(x, [2])).toThrow(
       /layerNorm: normalizedShape must be a non-empty list of trailing sizes of x \[2, 3\], got \[2\]/,
@@ -276,5 +278,12 @@ describe.each(backendsUnderTest())('norms on %s', (backend) => {
     expect(() => batchNorm(x, ones([2], { backend }), ones([3], { backend }))).toThrow(
       /batchNorm: runningMean must be of shape \[3\]/,
     );
+  });
+});
+
+describe.runIf(cpuUnderTest)('norms in float64 (CPU only)', () => {
+  it('rmsNorm defaults eps to the float64 machine epsilon', async () => {
+    const x64 = tensor([1e-9, 0], { dtype: 'float64', backend: 'cpu' });
+    await assertClose(rmsNorm(x64, [2]), [1e-9 / Math.sqrt(5e-19 + 2 ** -52), 0], { rtol: 1e-12 });
   });
 });

@@ -13,7 +13,8 @@ import {
   valueAndGrad,
 } from '../../src/index.js';
 import { cumprodGradOp } from '../../src/ops/scan/cumsum.js';
-import { assertClose, backendsUnderTest, gradcheck } from '../../src/testing/index.js';
+import { assertClose, backendsUnderTest, checkGradients, readFlat } from '../../src/testing/index.js';
+import { alongAxis, cpuUnderTest, randomShape, runsFor } from '../helpers.js';
 
 describe.each(backendsUnderTest())('scans on %s', (backend) => {
   const f = (v: number[][] | number[] | number) => tensor(v, { backend });
@@ -48,26 +49,20 @@ describe.each(backendsUnderTest())('scans on %s', (backend) => {
       expect(cumsum(tensor([], { backend, shape: [2, 0] }), 1).shape).toEqual([2, 0]);
     });
 
-    it('accumulates in float64 and rounds each output once', async () => {
-      // In float32, 1e8 + 1 rounds back to 1e8 (spacing 8), so a float32 accumulator ends at 0, not 1.
-      const out = await cumsum(f([1e8, 1, -1e8]), 0).array();
-      expect(out).toEqual([1e8, 1e8, 1]);
-    });
-
-    it('property: the last running sum is the sum, and reversing matches flipping', () => {
-      fc.assert(
-        fc.property(
+    it('property: the last running sum is the sum, and reversing matches flipping', async () => {
+      await fc.assert(
+        fc.asyncProperty(
           fc.array(fc.integer({ min: -1000, max: 1000 }), { minLength: 1, maxLength: 12 }),
-          (xs) => {
-            const x = tensor(xs, { backend: 'cpu', dtype: 'int32' });
-            const c = cumsum(x, 0).dataSync();
+          async (xs) => {
+            const x = tensor(xs, { backend, dtype: 'int32' });
+            const c = await readFlat(cumsum(x, 0));
             expect(c[c.length - 1]).toBe(xs.reduce((a, b) => a + b, 0));
-            const r = Array.from(cumsum(x, 0, { reverse: true }).dataSync());
-            const viaFlip = Array.from(flip(cumsum(flip(x, 0), 0), 0).dataSync());
+            const r = await readFlat(cumsum(x, 0, { reverse: true }));
+            const viaFlip = await readFlat(flip(cumsum(flip(x, 0), 0), 0));
             expect(r).toEqual(viaFlip);
           },
         ),
-        { numRuns: 100 },
+        { numRuns: runsFor(backend, 100, 15) },
       );
     });
 
@@ -75,12 +70,28 @@ describe.each(backendsUnderTest())('scans on %s', (backend) => {
       const { grads } = valueAndGrad((x) => sum(cumsum(x, 0)))(f([5, 5, 5]));
       await assertClose(grads[0], [3, 2, 1]);
       const x = randomNormal([3, 4], { seed: 21, backend });
-      gradcheck((t) => cumsum(t, 0), [x]);
-      gradcheck((t) => cumsum(t, 1, { reverse: true }), [x]);
-      gradcheck((t) => cumsum(cumsum(t, 1), 0), [randomNormal([2, 3, 2], { seed: 22, backend })]);
+      await checkGradients((t) => cumsum(t, 0), [x]);
+      await checkGradients((t) => cumsum(t, 1, { reverse: true }), [x]);
+      await checkGradients((t) => cumsum(cumsum(t, 1), 0), [randomNormal([2, 3, 2], { seed: 22, backend })]);
     });
 
-    it('rejects bad arguments', () => {
+    it('property: cumsum along an axis of random shapes matches a running sum', async () => {
+      await fc.assert(
+        fc.asyncProperty(randomShape(), fc.nat(), fc.nat(), fc.boolean(), async (shape, a, seed, reverse) => {
+          const axis = a % shape.length;
+          const x = randomNormal(shape, { seed, backend });
+          const running = (lane: number[]) => {
+            let acc = 0;
+            const out = (reverse ? [...lane].reverse() : lane).map((e) => (acc += e));
+            return reverse ? out.reverse() : out;
+          };
+          await assertClose(cumsum(x, axis, { reverse }), alongAxis(await x.data(), shape, axis, running));
+        }),
+        { numRuns: runsFor(backend, 40, 6) },
+      );
+    });
+
+    it('rejects bad arguments', async () => {
       expect(() => cumsum(m(), 2)).toThrow(/cumsum: axis must be an integer in \[-2, 1\], got 2/);
       expect(() => cumsum(m(), 0, { reverse: 'no' as unknown as boolean })).toThrow(
         /cumsum: reverse must be a boolean, got no/,
@@ -106,8 +117,8 @@ describe.each(backendsUnderTest())('scans on %s', (backend) => {
       // Two zeros: only the first element's own product path is left: d/dx0 = 1 (x1 = 0 kills the rest).
       const two = valueAndGrad((x) => sum(cumprod(x, 0)))(f([2, 0, 0]));
       await assertClose(two.grads[0], [1, 2, 0]);
-      gradcheck((t) => cumprod(t, 1), [randomNormal([2, 4], { seed: 23, backend })]);
-      gradcheck(
+      await checkGradients((t) => cumprod(t, 1), [randomNormal([2, 4], { seed: 23, backend })]);
+      await checkGradients(
         (t) => cumprod(t, 0),
         [
           f([
@@ -119,7 +130,7 @@ describe.each(backendsUnderTest())('scans on %s', (backend) => {
       );
     });
 
-    it('refuses a second derivative with a clear message', () => {
+    it('refuses a second derivative with a clear message', async () => {
       // Called directly: core's backward does not build a graph of the backward pass yet (createGraph).
       expect(() => cumprodGradOp.vjp!([null], [], [], { axis: 0 })).toThrow(
         /cumprod: the gradient must be used without differentiating it again/,
@@ -157,17 +168,17 @@ describe.each(backendsUnderTest())('scans on %s', (backend) => {
       expect(await arr(flip(tensor([true, false], { backend }), 0))).toEqual([0, 1]);
     });
 
-    it('gradients', () => {
-      gradcheck((t) => flip(t, [0, 2]), [randomNormal([2, 3, 2], { seed: 24, backend })]);
+    it('gradients', async () => {
+      await checkGradients((t) => flip(t, [0, 2]), [randomNormal([2, 3, 2], { seed: 24, backend })]);
     });
 
-    it('rejects bad axes', () => {
+    it('rejects bad axes', async () => {
       expect(() => flip(m(), [0, 0])).toThrow(/flip: axis must be distinct axes/);
       expect(() => flip(m(), 2)).toThrow(/flip: axis must be an integer in \[-2, 1\], got 2/);
     });
   });
 
-  it('leaves no tensors behind', () => {
+  it('leaves no tensors behind', async () => {
     const before = memory(backend);
     const x = randomNormal([3, 2], { seed: 25, backend });
     const { value, grads } = valueAndGrad((t) =>
@@ -175,5 +186,14 @@ describe.each(backendsUnderTest())('scans on %s', (backend) => {
     )(x);
     for (const t of [x, value, ...grads]) t.dispose();
     expect(memory(backend)).toEqual(before);
+  });
+});
+
+describe.runIf(cpuUnderTest)('scans of the CPU oracle (CPU only)', () => {
+  // GPU kernels accumulate in float32 (their error is bounded by toleranceFor); the oracle must not.
+  it('cumsum accumulates in float64 and rounds each output once', async () => {
+    // In float32, 1e8 + 1 rounds back to 1e8 (spacing 8), so a float32 accumulator ends at 0, not 1.
+    const out = await cumsum(tensor([1e8, 1, -1e8], { backend: 'cpu' }), 0).array();
+    expect(out).toEqual([1e8, 1e8, 1]);
   });
 });

@@ -1,6 +1,14 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { logSoftmax, randomNormal, scalar, softmax, tensor } from '../../src/index.js';
-import { assertClose, backendsUnderTest, gradcheck } from '../../src/testing/index.js';
+import {
+  assertClose,
+  backendsUnderTest,
+  checkGradients,
+  readFlat,
+  readItem,
+} from '../../src/testing/index.js';
+import { alongAxis, randomShape, runsFor } from '../helpers.js';
 
 /** softmax of one row from its definition. */
 const rowSoftmax = (xs: number[]) => {
@@ -30,14 +38,14 @@ describe.each(backendsUnderTest())('softmax on %s', (backend) => {
       [0, 1].map((i) => [0, 1, 2].map((j) => byCol[j][i])),
     );
     await assertClose(softmax(tensor([[[1, 2]], [[3, 3]]], { backend }), 1), [1, 1, 1, 1]);
-    expect(softmax(scalar(3, { backend })).item()).toBe(1);
+    expect(await readItem(softmax(scalar(3, { backend })))).toBe(1);
   });
 
   it('is stable for large values and handles -Infinity', async () => {
     await assertClose(softmax(tensor([1000, 1001], { backend })), rowSoftmax([0, 1]));
     await assertClose(softmax(tensor([-inf, 0, -inf], { backend })), [0, 1, 0]);
     // A row of -Infinity has no defined distribution: NaN, as PyTorch.
-    expect([...softmax(tensor([-inf, -inf], { backend })).dataSync()].every(Number.isNaN)).toBe(true);
+    expect((await readFlat(softmax(tensor([-inf, -inf], { backend })))).every(Number.isNaN)).toBe(true);
   });
 
   it('logSoftmax is x - logsumexp(x), exact for very negative entries', async () => {
@@ -55,15 +63,31 @@ describe.each(backendsUnderTest())('softmax on %s', (backend) => {
     ]);
   });
 
-  it('gradients', () => {
+  it('gradients', async () => {
     const x = randomNormal([2, 3, 2], { seed: 3, backend });
-    gradcheck((t) => softmax(t), [x]);
-    gradcheck((t) => softmax(t, 1), [x]);
-    gradcheck((t) => logSoftmax(t, 0), [x]);
-    gradcheck((t) => logSoftmax(t, -2), [x]);
+    await checkGradients((t) => softmax(t), [x]);
+    await checkGradients((t) => softmax(t, 1), [x]);
+    await checkGradients((t) => logSoftmax(t, 0), [x]);
+    await checkGradients((t) => logSoftmax(t, -2), [x]);
   });
 
-  it('rejects bad arguments', () => {
+  it('property: softmax and logSoftmax along an axis of random shapes match their definitions', async () => {
+    await fc.assert(
+      fc.asyncProperty(randomShape(), fc.nat(), fc.nat(), async (shape, a, seed) => {
+        const axis = a % shape.length;
+        const x = randomNormal(shape, { seed, backend, std: 3 });
+        const v = await x.data();
+        await assertClose(softmax(x, axis), alongAxis(v, shape, axis, rowSoftmax));
+        await assertClose(
+          logSoftmax(x, axis),
+          alongAxis(v, shape, axis, (lane) => rowSoftmax(lane).map(Math.log)),
+        );
+      }),
+      { numRuns: runsFor(backend, 40, 6) },
+    );
+  });
+
+  it('rejects bad arguments', async () => {
     expect(() => softmax(tensor([1, 2], { dtype: 'int32', backend }))).toThrow(
       /softmax: x must be a float32 or float64 tensor, got int32/,
     );

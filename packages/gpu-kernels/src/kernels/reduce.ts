@@ -63,6 +63,15 @@ for (const op of ['sum', 'max', 'min', 'logsumexp'] as const) {
       const redStrides = axes.map((d) => x.strides[d]);
       const R = redShape.reduce((a, b) => a * b, 1);
       const { groups, index } = rowGrid(t.size);
+      // An empty reduction (a zero-length reduced axis) leaves every output at the identity: the loops below
+      // never run, and the offsets code (which divides by the reduced sizes) must not be generated.
+      const redCode =
+        R === 0
+          ? 'fn red(q: u32) -> u32 { return q; }'
+          : `fn red(q: u32) -> u32 {
+  ${offsetsCode(redShape, [{ strides: redStrides, offset: 0 }], 'q')}
+  return o0;
+}`;
       const key = `${op}|${ty}|${x.shape}|${x.strides}|${x.offset}|${axes}|${groups}`;
       launch(
         op,
@@ -72,10 +81,7 @@ for (const op of ['sum', 'max', 'min', 'logsumexp'] as const) {
   ${offsetsCode(keptShape, [{ strides: keptStrides, offset: x.offset }], 'o')}
   return o0;
 }
-fn red(q: u32) -> u32 {
-  ${offsetsCode(redShape, [{ strides: redStrides, offset: 0 }], 'q')}
-  return o0;
-}`;
+${redCode}`;
           const head = `${MATH_WGSL}
 @group(0) @binding(0) var<storage, read> X: array<${ty}>;
 @group(0) @binding(1) var<storage, read_write> Y: array<${ty}>;

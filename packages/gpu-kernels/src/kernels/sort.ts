@@ -1,4 +1,4 @@
-import { BackendError, registerKernel, type Tensor } from '@attnkit/core';
+import { registerKernel, type Tensor } from '@attnkit/core';
 import { bufferOf, grid, launch, MATH_WGSL, output, wgSize, wgslType } from './common.js';
 
 // argsort and topk (imported by scan.ts): a bitonic sort of element indices per lane, in global memory. Each
@@ -93,8 +93,8 @@ fn before(a: u32, b: u32, lane: u32) -> bool {
  * int32 tensor the caller disposes).
  */
 function sortIndices(op: string, x: Tensor, axis: number, descending: boolean): { tmp: Tensor; p: number } {
+  // Bool (stored as u32 0/1) orders like the CPU's false < true with the same comparator: no NaN, ties by index.
   const ty = wgslType(x);
-  if (ty === 'u32') throw new BackendError(op, 'x', 'a float32 or int32 tensor', x.dtype);
   const n = x.shape[axis];
   const lanes = x.size / n;
   const p = pow2(n);
