@@ -5,6 +5,7 @@
 // run-all.sh, which runs each WebGPU side and then its PyTorch side. See README.md here for the device call.
 //
 //   node bench/gpu/build.mjs          writes .gpu/bench*.mjs, the PyTorch scripts and .gpu/run-all.sh
+//   node bench/gpu/build.mjs --only neighborhood,linear   only those (short names; 'kernels' is gpu-kernels')
 //   node bench/gpu/build.mjs --try    bundles into packages/gpu-kernels/node_modules/.cache/gpu-bench/ (where
 //                                     `webgpu` resolves) and runs every WebGPU side here with --small
 //                                     (SwiftShader)
@@ -26,8 +27,11 @@ const esbuild = esbuildModule.default ?? esbuildModule;
 
 mkdirSync(outDir, { recursive: true });
 
+const onlyArg = process.argv.indexOf('--only');
+const only = onlyArg >= 0 ? new Set(process.argv[onlyArg + 1].split(',')) : null;
+
 /** Every benchmark to bundle: [bundle name, entry, PyTorch script or null, its name in .gpu/]. */
-const benches = [
+const all = [
   [
     'bench.mjs',
     path.join(pkg, 'bench', 'gpu.ts'),
@@ -41,7 +45,13 @@ for (const name of readdirSync(path.join(root, 'packages')).sort()) {
   if (!existsSync(entry)) continue;
   const short = name.replace(/^attention-/, '');
   const torch = path.join(root, 'packages', name, 'bench', 'torch_side.py');
-  benches.push([`bench-${short}.mjs`, entry, existsSync(torch) ? torch : null, `torch-${short}.py`]);
+  all.push([`bench-${short}.mjs`, entry, existsSync(torch) ? torch : null, `torch-${short}.py`]);
+}
+const shortOf = (bundle) => (bundle === 'bench.mjs' ? 'kernels' : bundle.slice(6, -4));
+const benches = only ? all.filter(([bundle]) => only.has(shortOf(bundle))) : all;
+if (benches.length === 0) {
+  console.error(`--only: none of ${[...only].join(', ')}; have ${all.map(([b]) => shortOf(b)).join(', ')}`);
+  process.exit(2);
 }
 
 for (const [bundle, entry, torch, torchName] of benches) {

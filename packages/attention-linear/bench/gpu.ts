@@ -1,4 +1,4 @@
-// The linear family's benchmark for the lent GPU (bundled by bench/bundle.mjs into .gpu/linear-bench.mjs; also
+// The linear family's benchmark for the lent GPU (bundled by the root bench/gpu/build.mjs into .gpu/bench-linear.mjs; also
 // runs directly: `npx tsx bench/gpu.ts --small --out DIR` on SwiftShader). B1 H8 d = e = 64, causal, float32:
 // Lightning-2 forward (both scan variants), backward and forward+backward for N = 2K..256K, classic linear
 // attention and LightNet beside (forward; forward+backward up to 64K), and our fused dense causal sdpa
@@ -126,7 +126,7 @@ const summary = {
 const report = {
   date: new Date().toISOString(),
   check: { shape: checkShape, passed: checkPassed, rows: check },
-  command: `${small ? 'npx tsx bench/gpu.ts' : 'node .gpu/linear-bench.mjs'} ${args.join(' ')}`.trim(),
+  command: `${small ? 'npx tsx bench/gpu.ts' : 'node .gpu/bench-linear.mjs'} ${args.join(' ')}`.trim(),
   machine,
   timing: 'wall clock; per sample, steps queued back to back then one sync; median of the samples',
   summary,

@@ -7,7 +7,7 @@ Before timing, the chunked loop is checked against the quadratic form on a small
 When $OUT/linear-webgpu-bench.json (written by the WebGPU side just before; or the file named by
 $LINEAR_WEBGPU_JSON) exists, prints WebGPU/PyTorch time ratios side by side. Full results go to $OUT/linear-torch-bench.json.
 
-    python3 .gpu/linear_torch_side.py [--small] [--tokens 2048,65536]
+    python3 .gpu/torch-linear.py [--small] [--tokens 2048,65536]
 """
 import json
 import os
@@ -167,7 +167,7 @@ def main():
         print(f'{case_name}: {ms:.3f} ms, {ms * 1e6 / n:.1f} ns/token')
     report = {
         'date': time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime()),
-        'command': ' '.join(['python3 .gpu/linear_torch_side.py'] + sys.argv[1:]),
+        'command': ' '.join(['python3 .gpu/torch-linear.py'] + sys.argv[1:]),
         'device': gpu,
         'torch': torch.__version__,
         'settings': 'float32; allow_tf32 False (matmul and cudnn); float32 matmul precision highest',

@@ -1,4 +1,4 @@
-// The neighborhood-attention benchmark for the lent GPU machine, bundled by bench/build.mjs into
+// The neighborhood-attention benchmark for the lent GPU machine, bundled by the root bench/gpu/build.mjs into
 // .gpu/bench-neighborhood.mjs (repository root). The issue's cases, float32: na2d B8 H4 64x64 d32 with k=7 and k=13 (fused
 // and unfused, forward; forward+backward at k=7), na1d B1 H4 N=32768 d32 k=2048 and na3d B1 H4 16x32x32 d32
 // k=7, each with dense attention (core's fused sdpa) over the same tokens. `--small` runs tiny shapes (for

@@ -112,10 +112,14 @@ def check_flex(flex_attention, create_block_mask):
 
 
 def cases():
-    from torch.nn.attention.flex_attention import create_block_mask, flex_attention
+    try:
+        from torch.nn.attention.flex_attention import create_block_mask, flex_attention
 
-    print(f'flex NA mask check: max abs error {check_flex(flex_attention, create_block_mask):.2e}')
-    flex = torch.compile(flex_attention)
+        print(f'flex NA mask check: max abs error {check_flex(flex_attention, create_block_mask):.2e}')
+        flex = torch.compile(flex_attention)
+    except Exception as ex:  # no flex_attention (torch < 2.5) or no compiler: dense SDPA still runs
+        print(f'flex_attention unavailable, timing dense SDPA only: {repr(ex)[:200]}')
+        flex = None
     out = []
     dense_done = set()
     for b, h, tokens, d, k, train in PROBLEMS:
@@ -123,8 +127,15 @@ def cases():
         for t in tokens:
             n *= t
         window = k ** len(tokens)
-        bm = create_block_mask(na_mask_mod(tokens, k), None, None, n, n, device=DEV)
         q, kk, v = (torch.randn(b, h, n, d, device=DEV) for _ in range(3))
+        dense = f'dense sdpa fwd B{b} H{h} N{n} d{d}'
+        if dense not in dense_done:
+            dense_done.add(dense)
+            out.append((dense, 4 * b * h * n * n * d,
+                        lambda q=q, kk=kk, v=v: F.scaled_dot_product_attention(q, kk, v)))
+        if flex is None:
+            continue
+        bm = create_block_mask(na_mask_mod(tokens, k), None, None, n, n, device=DEV)
         out.append((name('flex fwd', b, h, tokens, d, k), 4 * b * h * n * window * d,
                     lambda q=q, kk=kk, v=v, bm=bm: flex(q, kk, v, block_mask=bm)))
         if train:
@@ -135,11 +146,6 @@ def cases():
                 return torch.autograd.grad(o.sum(), (q, kk, v))
 
             out.append((name('flex fwd+bwd', b, h, tokens, d, k), 14 * b * h * n * window * d, step))
-        dense = f'dense sdpa fwd B{b} H{h} N{n} d{d}'
-        if dense not in dense_done:
-            dense_done.add(dense)
-            out.append((dense, 4 * b * h * n * n * d,
-                        lambda q=q, kk=kk, v=v: F.scaled_dot_product_attention(q, kk, v)))
     return out
 
 
