@@ -44,8 +44,8 @@ Flags:
   --ops a,b           only these ops (default: every registered op)
   --shapes S,S        token grids, comma-separated; each is HxW (image), N (sequence) or
                       TxHxW (video), e.g. --shapes 56x56,4096. 'defaults' runs each op's own
-                      default workloads instead. Default: 56x56 and a 1-D sequence (2048 on the
-                      CPU, 4096 on other backends).
+                      default workloads instead. Default: 56x56, a 1-D sequence (2048 on the
+                      CPU, 4096 on other backends) and an 8x14x14 video.
   --batch N           batch size (default 1)
   --heads N           heads (default 4)
   --head-dim N        channels per head (default 32)
@@ -60,7 +60,7 @@ Flags:
   --scaling N,N|off   sequence lengths of the sweep that times every 1-D op against N and
                       plots it beside dense attention (default: 256,512,1024,2048 on the CPU,
                       1024 to 16384 on other backends; 64,128 with --quick)
-  --quick             small shapes (12x12 and 128) and one rep, for tests and CI
+  --quick             small shapes (12x12, 128 and 8x8x8) and one rep, for tests and CI
   --help              this text
 `;
 

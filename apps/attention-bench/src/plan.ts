@@ -24,6 +24,9 @@ const CPU_SEQUENCE = 2048;
 /** The 1-D length on other backends (the long sequence of the NATTEN and FlashAttention benchmarks). */
 const LONG_SEQUENCE = 4096;
 
+/** The video grid (frames x height x width): big enough for 7x7x7 neighborhoods, small enough for the CPU. */
+const VIDEO = [8, 14, 14];
+
 const denseGflop = (o: Options, n: number) => (4 * o.batch * o.heads * o.headDim * n * n) / 1e9;
 
 /** The cases to run, and notes that explain the choice of shapes in the output. */
@@ -39,23 +42,37 @@ export function plan(opts: Options, backend: string): { cases: Case[]; notes: st
   }
   let grids = opts.shapes;
   if (!grids && opts.quick) {
-    grids = [[12, 12], [128]];
-    notes.push('shapes: --quick (12x12 image, 128-token sequence)');
+    grids = [[12, 12], [128], [8, 8, 8]];
+    notes.push('shapes: --quick (12x12 image, 128-token sequence, 8x8x8 video)');
   } else if (!grids) {
     const n = backend === 'cpu' ? CPU_SEQUENCE : LONG_SEQUENCE;
-    grids = [[56, 56], [n]];
+    grids = [[56, 56], [n], VIDEO];
     notes.push(
       backend === 'cpu'
-        ? `shapes: 56x56 image tokens and a ${n}-token sequence. On the CPU (about 1 GFLOP/s) dense attention ` +
+        ? `shapes: 56x56 image tokens, a ${n}-token sequence and ${VIDEO.join('x')} video tokens. On the CPU (about 1 GFLOP/s) dense attention ` +
             `costs ${denseGflop(opts, 3136).toFixed(1)} GFLOP per call at 56x56 and ${denseGflop(opts, n).toFixed(1)} ` +
             `at ${n} tokens; ${LONG_SEQUENCE} would cost ${denseGflop(opts, LONG_SEQUENCE).toFixed(1)} ` +
             `(--shapes 56x56,${LONG_SEQUENCE} runs it anyway)`
-        : `shapes: 56x56 image tokens and a ${n}-token sequence`,
+        : `shapes: 56x56 image tokens, a ${n}-token sequence and ${VIDEO.join('x')} video tokens`,
     );
   }
   const cases: Case[] = [];
   for (const tokens of grids) {
     for (const entry of entries) cases.push(caseFor(entry, tokens, opts));
+  }
+  // With the built-in grids, an op that fits none of them (one limited to short sequences, say) runs on its own
+  // default workloads, so that every registered op is checked and pictured at least once. Grids given with
+  // --shapes are taken literally.
+  const unfit = opts.shapes
+    ? []
+    : entries.filter((e) => cases.every((c) => c.entry !== e || c.skip !== undefined));
+  for (const entry of unfit) {
+    for (const workload of entry.defaultWorkloads()) cases.push({ entry, workload, tokens: workload.tokens });
+  }
+  if (unfit.length > 0) {
+    notes.push(
+      `ops that fit none of these grids ran on their own default workloads: ${unfit.map((e) => e.name).join(', ')}`,
+    );
   }
   return { cases, notes };
 }

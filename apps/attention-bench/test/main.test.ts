@@ -23,10 +23,11 @@ beforeAll(() => {
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 describe('attention-bench --quick', () => {
-  it('runs every registered op on both quick shapes, prints the table and writes the report', async () => {
+  it('runs dense attention on both quick shapes, prints the table and writes the report', async () => {
     const c = capture();
     const out = path.join(dir, 'quick');
-    const { exitCode, results, htmlPath, jsonPath } = await main(['--quick', '--out', out], c.io);
+    const args = ['--quick', '--ops', 'sdpa,sdpa-causal', '--out', out];
+    const { exitCode, results, htmlPath, jsonPath } = await main(args, c.io);
     expect(c.stderr()).not.toMatch(/failed/);
     expect(exitCode).toBe(0);
     expect(results.map((r) => `${r.op} ${r.shape} ${r.status}`)).toEqual([
@@ -34,6 +35,8 @@ describe('attention-bench --quick', () => {
       'sdpa-causal B1 12x12 H4 d32 ok',
       'sdpa B1 128 H4 d32 ok',
       'sdpa-causal B1 128 H4 d32 ok',
+      'sdpa B1 8x8x8 H4 d32 ok',
+      'sdpa-causal B1 8x8x8 H4 d32 ok',
     ]);
     const text = c.stdout();
     // Without a GPU: SwiftShader is found but left aside, or no adapter at all; either way the CPU runs.
@@ -48,7 +51,7 @@ describe('attention-bench --quick', () => {
     }
     for (const r of results) expect(r.measurement!.maxAbsError).toBeLessThan(1e-5);
     // Progress went to stderr as plain lines (not a TTY here).
-    expect(c.stderr()).toMatch(/^\[1\/4\] sdpa B1 12x12 H4 d32: warm-up run$/m);
+    expect(c.stderr()).toMatch(/^\[1\/6\] sdpa B1 12x12 H4 d32: warm-up run$/m);
 
     expect(htmlPath).toBe(path.join(out, REPORT_HTML));
     const html = readFileSync(htmlPath!, 'utf8');
@@ -58,8 +61,9 @@ describe('attention-bench --quick', () => {
     expect(html).toContain('<table>');
     // Per op: three key masks and a heat map (with its colour key) on the 12x12 grid; a query x key matrix
     // and a curve of weights for the sequence.
-    expect(html.match(/<figure>/g)!.length).toBe(2 * (3 + 1 + 1 + 1));
-    expect(html.match(/<svg /g)!.length).toBe(2 * (3 + 2 + 1 + 1));
+    expect(html.match(/<figure>/g)!.length).toBe(2 * (3 + 1 + 1 + 1 + 4));
+    // The 8x8x8 grid adds 4 figures per op (5 pictures: its heat map has a colour key); the sweep adds its chart.
+    expect(html.match(/<svg /g)!.length).toBe(2 * (3 + 2 + 1 + 1 + 5) + 1);
     expect(html).toContain('corner query (0, 0): 1 of 144 keys');
     expect(html).toContain('centre query (6, 6): 79 of 144 keys');
     expect(html).toContain('softmax weights of the centre query (6, 6)');
@@ -68,15 +72,44 @@ describe('attention-bench --quick', () => {
     const json = JSON.parse(readFileSync(jsonPath!, 'utf8'));
     expect(json.machine.node).toBe(process.version);
     expect(json.backend.name).toBe('cpu');
-    expect(json.command).toBe(`attention-bench --quick --out ${out}`);
-    expect(json.results).toHaveLength(4);
+    expect(json.command).toBe(`attention-bench ${args.join(' ')}`);
+    expect(json.results).toHaveLength(6);
     expect(json.results[0].measurement.flops).toBe(4 * 4 * 32 * 144 * 144);
+    // The time-against-N sweep: both ops at the quick lengths, as a table, a chart and JSON.
+    expect(json.scaling.map((s: { op: string }) => s.op)).toEqual(['sdpa', 'sdpa-causal']);
+    for (const s of json.scaling) expect(s.points.map((p: { n: number }) => p.n)).toEqual([64, 128]);
+    expect(text).toMatch(/^time against sequence length \(ms per call\):\nop +N=64 +N=128 +against dense$/m);
+    expect(html).toContain('<h2>Time against sequence length</h2>');
+    expect(html).toContain('<title>time per call against N, log-log</title>');
   });
+
+  it('runs every op that the installed attention packages register, each matching its reference', async () => {
+    const c = capture();
+    const { exitCode, results } = await main(
+      ['--quick', '--scaling', 'off', '--out', path.join(dir, 'all')],
+      c.io,
+    );
+    const bad = results.filter((r) => r.status === 'mismatch' || r.status === 'error');
+    expect(bad.map((r) => `${r.op} ${r.shape}: ${r.status} ${r.reason ?? ''}`)).toEqual([]);
+    expect(exitCode).toBe(0);
+    const packages = new Set(results.map((r) => r.packageName));
+    for (const p of [
+      '@attnkit/core',
+      '@attnkit/attention-neighborhood',
+      '@attnkit/attention-linear',
+      '@attnkit/attention-sparse',
+    ]) {
+      expect(packages).toContain(p);
+    }
+    // Every op ran on at least one of the two quick grids.
+    const ran = new Set(results.filter((r) => r.status === 'ok').map((r) => r.op));
+    expect([...new Set(results.map((r) => r.op))].filter((op) => !ran.has(op))).toEqual([]);
+  }, 600_000);
 
   it('draws the progress as one rewritten line on a terminal', async () => {
     const c = capture(true);
     const { exitCode } = await main(
-      ['--ops', 'sdpa', '--shapes', '6x6', '--out', path.join(dir, 'tty')],
+      ['--ops', 'sdpa', '--shapes', '6x6', '--scaling', 'off', '--out', path.join(dir, 'tty')],
       c.io,
     );
     expect(exitCode).toBe(0);
@@ -116,6 +149,8 @@ describe('attention-bench with ops that misbehave', () => {
       'sdpa,test.wrong,test.throws,test.seq',
       '--shapes',
       '5x5',
+      '--scaling',
+      'off',
       '--out',
       path.join(dir, 'bad'),
     ];
@@ -149,8 +184,8 @@ describe('attention-bench usage', () => {
     for (const [args, message] of [
       [['--bogus'], /attention-bench: unknown flag --bogus\nRun with --help for the flags\./],
       [
-        ['--ops', 'na2d'],
-        /attention-bench: --ops: getAttentionOp: name must be a registered attention op \(sdpa, sdpa-causal.*\), got "na2d"/,
+        ['--ops', 'no-such-op'],
+        /attention-bench: --ops: getAttentionOp: name must be a registered attention op \(sdpa, sdpa-causal.*\), got "no-such-op"/,
       ],
       [
         ['--backend', 'tpu'],
