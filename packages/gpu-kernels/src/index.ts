@@ -19,12 +19,12 @@ import { cpuFallback } from './backend/fallback.js';
 import { webgpuBackend } from './backend/webgpu-backend.js';
 import { webgpuKernelKit } from './kit.js';
 
-webgpuBackend.kernelKit = webgpuKernelKit;
-// Ops without a WebGPU kernel run on the CPU, in order, through host tasks (see backend/fallback.ts).
-webgpuBackend.fallback = cpuFallback;
+// The kit for kernels of other packages, and the CPU fallback for ops without a WebGPU kernel (host tasks, in
+// order; see backend/fallback.ts). Set here because both import kernels' helpers, which import the backend.
+Object.assign(webgpuBackend, { kernelKit: webgpuKernelKit, fallback: cpuFallback });
 
 export { emptyPool, type GpuMemoryInfo, gpuMemory, setPoisonOutputs, sizeClass } from './backend/queue.js';
 export { webgpuBackend } from './backend/webgpu-backend.js';
-export { type WebGPUKernelKit, webgpuKernelKit } from './kit.js';
+export { type KitGrid, type KitOutput, type WebGPUKernelKit, webgpuKernelKit } from './kit.js';
 export { getWebGPUDevice, type WebGPUInfo, webgpuInfo } from './runtime/device.js';
 export { destroyWebGPU, type InitOptions, initWebGPU } from './runtime/init.js';

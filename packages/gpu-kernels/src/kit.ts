@@ -45,11 +45,7 @@ import { liveState, type WebGPUInfo } from './runtime/device.js';
  */
 export interface WebGPUKernelKit {
   /** A new output tensor on WebGPU of `dtype` and `shape`, and its buffer handle (poisoned in test mode). */
-  output(
-    op: string,
-    dtype: DType,
-    shape: readonly number[],
-  ): { t: Tensor; h: { readonly buffer: GPUBuffer } };
+  output(op: string, dtype: DType, shape: readonly number[]): KitOutput;
   /** The buffer of a WebGPU tensor, checked against the live device (a clear error names `op` otherwise). */
   bufferOf(op: string, t: Tensor): GPUBuffer;
   /**
@@ -80,7 +76,7 @@ export interface WebGPUKernelKit {
    * Workgroups for `count` items of `wg` threads each: a 1-D grid, folded into 2-D past the per-dimension
    * limit. `index` is the WGSL expression of the flat item index (uses builtins `wid` and `lid`).
    */
-  grid(count: number, wg: number): { groups: [number, number]; index: string };
+  grid(count: number, wg: number): KitGrid;
   /** Threads per workgroup for 1-D kernels on this adapter (256 or the device maximum). */
   wgSize(): number;
   /** A WGSL f32 literal of any JS number (NaN and infinities need {@link WebGPUKernelKit.MATH_WGSL}). */
@@ -101,6 +97,25 @@ export interface WebGPUKernelKit {
   wgslType(t: Tensor | DType): 'f32' | 'i32' | 'u32';
   /** The live adapter's description, features and limits (workgroup memory, invocations, grid size). */
   info(op: string): WebGPUInfo;
+}
+
+/** An output made by {@link WebGPUKernelKit.output}. */
+export interface KitOutput {
+  /** The tensor (on WebGPU). */
+  t: Tensor;
+  /** Its storage. */
+  h: {
+    /** The pooled buffer the kernel writes. */
+    readonly buffer: GPUBuffer;
+  };
+}
+
+/** A dispatch grid made by {@link WebGPUKernelKit.grid}. */
+export interface KitGrid {
+  /** Workgroups along x and y. */
+  groups: [number, number];
+  /** WGSL expression of the flat item index. */
+  index: string;
 }
 
 /** The kit the WebGPU backend exposes as `kernelKit`. */

@@ -28,7 +28,12 @@ export interface LightningAttentionOptions {
    * TransNormerLLM's per-layer scaling of the default slopes ({@link tnlLayerSlopes}): this layer's index and
    * the number of layers. Ignored when `decay` is given.
    */
-  tnlLayer?: { layerIdx: number; numLayers: number };
+  tnlLayer?: {
+    /** This layer's index, from 0. */
+    layerIdx: number;
+    /** Layers in the model. */
+    numLayers: number;
+  };
 }
 
 function resolveDecay(heads: number, opts: LightningAttentionOptions): readonly number[] {

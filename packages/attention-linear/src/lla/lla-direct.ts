@@ -20,7 +20,18 @@ export interface LlaOptions {
 }
 
 /** Resolved LLA options. */
-export function llaOptions(op: string, dk: number, opts: LlaOptions) {
+export function llaOptions(
+  op: string,
+  dk: number,
+  opts: LlaOptions,
+): {
+  /** Ridge strength. */
+  lambda: number;
+  /** Logit scale. */
+  scale: number;
+  /** Whether queries see only earlier keys. */
+  causal: boolean;
+} {
   return {
     lambda: checkNumber(op, 'lambda', opts.lambda ?? 10, 0, true),
     scale: checkNumber(op, 'scale', opts.scale ?? 1 / Math.sqrt(dk), 0),

@@ -51,10 +51,15 @@ export interface NeighborhoodAttrs {
 
 /** Op names, as kernels are registered under them. */
 export const NEIGHBORHOOD_OPS = {
+  /** The fused forward: output and log-sum-exp. */
   forward: 'neighborhood.forward',
+  /** The fused backward: dq, dk, dv (and the bias and extra keys' gradients). */
   backward: 'neighborhood.backward',
+  /** Unfused logits of each query over its neighbors. */
   qk: 'neighborhood.qk',
+  /** Unfused weighted sum of each query's neighbor values. */
   av: 'neighborhood.av',
+  /** The transpose of `av`: each key gathers from the queries that see it. */
   scatter: 'neighborhood.scatter',
 } as const;
 

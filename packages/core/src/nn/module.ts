@@ -80,7 +80,7 @@ export abstract class Module {
   /** The computation. Subclasses type their own arguments and result. */
   abstract forward(...args: unknown[]): unknown;
 
-  /** The class name used in messages and {@link Module.toString}. */
+  /** The class name used in messages and `toString()`. */
   get typeName(): string {
     return this.constructor.name;
   }
@@ -274,7 +274,7 @@ export abstract class Module {
    * Copies a state dict into this module's parameters and persistent buffers, in place (converted to each
    * tensor's dtype and backend), so optimizers built on the parameters keep working. `source` is a map, a
    * plain object, or the bytes of a safetensors file. Nothing is copied unless every key fits: shapes must
-   * match, and in strict mode (the default) the keys must be exactly the module's; a {@link StateDictError}
+   * match, and in strict mode (the default) the keys must be exactly the module's; a `StateDictError`
    * lists every missing key, unexpected key and shape mismatch at once. Returns the keys that did not line
    * up (always empty in strict mode).
    */
@@ -378,7 +378,7 @@ export abstract class Module {
     for (const t of this.#uniqueTensors()) t.dispose();
   }
 
-  /** Extra text shown inside this module's parentheses by {@link Module.toString} (as `extra_repr`). */
+  /** Extra text shown inside this module's parentheses by `toString()` (as `extra_repr`). */
   extraRepr(): string {
     return '';
   }

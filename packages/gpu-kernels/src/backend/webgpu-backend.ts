@@ -27,7 +27,7 @@ export function checkDType(op: string, dtype: DType): asserts dtype is 'float32'
  * `fallback` (the CPU kernel in a host task, in program order, counted in core's `fallbackStats`), and
  * `tensor.data()` reads values back.
  */
-export const webgpuBackend: Backend & { kernelKit: unknown } = {
+export const webgpuBackend: Backend = {
   name: 'webgpu',
   dtypes: ['float32', 'int32', 'bool'],
   upload(values: TypedArray, dtype: DType): GpuHandle {
@@ -52,8 +52,6 @@ export const webgpuBackend: Backend & { kernelKit: unknown } = {
   },
   // Every dtype, bool included, takes one 32-bit word per element on the GPU.
   bytesPerElement: () => 4,
-  // Set by the package entry (kit.ts imports the kernels' helpers, which import this module).
-  kernelKit: undefined as unknown,
   describe() {
     const s = currentState();
     if (!s) return 'WebGPU (not initialised)';

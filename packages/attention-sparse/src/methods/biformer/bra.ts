@@ -40,7 +40,12 @@ export interface BiformerOptions {
    * Local context enhancement: a depthwise conv `[dim, 1, k, k]` (odd k, padding k/2) with optional bias
    * `[dim]`, applied to the V map and added to the output.
    */
-  lce?: { weight: Tensor; bias?: Tensor | null };
+  lce?: {
+    /** The depthwise kernel, `[heads * valueDim, 1, k, k]`. */
+    weight: Tensor;
+    /** Its bias, `[heads * valueDim]`. */
+    bias?: Tensor | null;
+  };
 }
 
 const OP = 'biformerAttention';
@@ -50,7 +55,14 @@ export function biformerRegions(
   h: number,
   w: number,
   nWin: number,
-): { perm: Int32Array; inverse: Int32Array; regionTokens: number } {
+): {
+  /** Token order grouped by region (region-major), as flat grid indices. */
+  perm: Int32Array;
+  /** The inverse permutation. */
+  inverse: Int32Array;
+  /** Tokens per region. */
+  regionTokens: number;
+} {
   if (!(Number.isInteger(nWin) && nWin >= 1))
     throw new ValueError(OP, 'nWin', 'an integer >= 1', String(nWin));
   if (h % nWin !== 0 || w % nWin !== 0) {
