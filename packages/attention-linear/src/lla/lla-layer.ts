@@ -2,8 +2,8 @@
 // README describing `lla_attention(q, k, v, ridge_lambda, qk_scale)` kernels for HF-style causal LMs), so the
 // layer follows the attention module those models use: `q_proj`, `k_proj`, `v_proj`, `o_proj`, heads split from
 // the width, causal by default. A decision of ours, stated in the README.
-import { type FactoryOptions, Linear, Module, reshape, type Tensor, tidy, ValueError } from '@attnkit/core';
-import { checkInt } from '../util/check.js';
+import { type FactoryOptions, type Linear, Module, type Tensor } from '@attnkit/core';
+import { checkHeads, multiHeadForward, squareLinear } from '../util/heads.js';
 import { type LlaBlockwiseOptions, llaAttention } from './lla-blockwise.js';
 
 /** Options of {@link LocalLinearAttention}. */
@@ -36,37 +36,22 @@ export class LocalLinearAttention extends Module {
 
   constructor(dim: number, numHeads: number, opts: LocalLinearAttentionOptions = {}) {
     super();
-    const op = 'LocalLinearAttention';
-    checkInt(op, 'dim', dim, 1);
-    checkInt(op, 'numHeads', numHeads, 1);
-    if (dim % numHeads !== 0)
-      throw new ValueError(op, 'numHeads', `a divisor of dim ${dim}`, String(numHeads));
+    checkHeads('LocalLinearAttention', dim, numHeads);
     this.dim = dim;
     this.numHeads = numHeads;
     this.attention = { ...opts.attention };
-    const f = { dtype: opts.dtype, backend: opts.backend, bias: opts.bias ?? false };
-    this.q_proj = this.registerModule('q_proj', new Linear(dim, dim, f));
-    this.k_proj = this.registerModule('k_proj', new Linear(dim, dim, f));
-    this.v_proj = this.registerModule('v_proj', new Linear(dim, dim, f));
-    this.o_proj = this.registerModule('o_proj', new Linear(dim, dim, f));
+    const proj = squareLinear(dim, opts, false);
+    this.q_proj = this.registerModule('q_proj', proj());
+    this.k_proj = this.registerModule('k_proj', proj());
+    this.v_proj = this.registerModule('v_proj', proj());
+    this.o_proj = this.registerModule('o_proj', proj());
   }
 
   /** `x` `[batch, n, dim]`. */
   override forward(x: Tensor): Tensor {
-    if (x.rank !== 3 || x.shape[2] !== this.dim) {
-      throw new ValueError('LocalLinearAttention', 'x', `[batch, n, ${this.dim}]`, `[${x.shape}]`);
-    }
-    const [b, n] = x.shape;
-    const hd = this.dim / this.numHeads;
-    return tidy(() => {
-      const split = (t: Tensor) => reshape(t, [b, n, this.numHeads, hd]);
-      const o = llaAttention(
-        split(this.q_proj.forward(x)),
-        split(this.k_proj.forward(x)),
-        split(this.v_proj.forward(x)),
-        this.attention,
-      );
-      return this.o_proj.forward(reshape(o, [b, n, this.dim]));
-    });
+    const inputs = [this.q_proj, this.k_proj, this.v_proj];
+    return multiHeadForward('LocalLinearAttention', x, this.dim, this.numHeads, inputs, this.o_proj, (h) =>
+      llaAttention(h[0], h[1], h[2], this.attention),
+    );
   }
 }

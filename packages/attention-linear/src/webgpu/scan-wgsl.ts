@@ -24,14 +24,29 @@ export interface ScanOffsets {
   params: number;
 }
 
-/** Binding declarations in order, `@group(0) @binding(i)`. */
-function bindings(list: [name: string, write: boolean][]): string {
-  return list
-    .map(
-      ([name, write], i) =>
-        `@group(0) @binding(${i}) var<storage, ${write ? 'read_write' : 'read'}> ${name}: array<f32>;`,
-    )
-    .join('\n');
+/**
+ * One scan kernel's WGSL: the header, the bindings (`reads` read-only, then `write` read-write, all `array<f32>`
+ * at `@group(0) @binding(i)` in that order), shared code, and the entry point with `body`. The four kernels
+ * differ only in these parts.
+ */
+function kernel(
+  head: string,
+  reads: string[],
+  write: string,
+  code: string[],
+  workgroupSize: number,
+  body: string,
+): string {
+  const binds = [...reads.map((name) => [name, 'read']), [write, 'read_write']].map(
+    ([name, mode], i) => `@group(0) @binding(${i}) var<storage, ${mode}> ${name}: array<f32>;`,
+  );
+  return /* wgsl */ `
+${head}
+${binds.join('\n')}
+${code.join('\n')}
+@compute @workgroup_size(${workgroupSize})
+fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: vec3u) {${body}
+}`;
 }
 
 /**
@@ -132,19 +147,13 @@ fn block_output(b: u32, h: u32, c0: u32, t0: u32, a: u32) {
 
 /** The sequential kernel: grid (slices, heads, batch), BLK threads, the state in workgroup memory. */
 export function sequentialWgsl(s: ScanShape, p: ScanPlan, reverse: boolean, o: ScanOffsets): string {
-  return /* wgsl */ `
-${header(s, p, reverse, o)}
-${bindings([
-  ['AM', false],
-  ['BM', false],
-  ['CM', false],
-  ['PRM', false],
-  ['OUT', true],
-])}
-${BLOCK_CODE}
-${OUTPUT_CODE}
-@compute @workgroup_size(${p.blk})
-fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: vec3u) {
+  return kernel(
+    header(s, p, reverse, o),
+    ['AM', 'BM', 'CM', 'PRM'],
+    'OUT',
+    [BLOCK_CODE, OUTPUT_CODE],
+    p.blk,
+    /* wgsl */ `
   let b = wid.z;
   let h = wid.y;
   let c0 = wid.x * EV;
@@ -163,28 +172,19 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: ve
       for (var e = a; e < DA * EV; e += BLK) { S[e] = PW[BLK] * S[e] + block_contribution(e); }
     }
     workgroupBarrier();
-  }
-}`;
+  }`,
+  );
 }
 
 /** Index of state element (d, channel) of block j of batch-head bh in the scratch ST `[B*H, NB, DA, DC]`. */
 const ST_INDEX =
   'fn st_index(bh: u32, j: u32, d: u32, c: u32) -> u32 { return ((bh * NB + j) * DA + d) * DC + c; }';
 
-/** Parallel kernel 1: grid (slices, blocks, batch * heads); each block's own state contribution into ST. */
-export function contributionWgsl(s: ScanShape, p: ScanPlan, reverse: boolean, o: ScanOffsets): string {
-  return /* wgsl */ `
-${header(s, p, reverse, o)}
-${bindings([
-  ['BM', false],
-  ['CM', false],
-  ['PRM', false],
-  ['ST', true],
-])}
-${BLOCK_CODE}
-${ST_INDEX}
-@compute @workgroup_size(${p.blk})
-fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: vec3u) {
+/**
+ * The start of the per-block kernels (grid (slices, blocks, batch * heads), BLK threads): this block's indices,
+ * the decay powers, and the block's b rows and c slice staged (a barrier is still due before reading them).
+ */
+const BLOCK_START = /* wgsl */ `
   let bh = wid.z;
   let b = bh / H;
   let h = bh % H;
@@ -193,13 +193,23 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: ve
   let a = lid.x;
   load_params();
   init_powers(a, rate_of(h));
-  stage_block(b, h, c0, j * BLK, a);
+  stage_block(b, h, c0, j * BLK, a);`;
+
+/** Parallel kernel 1: grid (slices, blocks, batch * heads); each block's own state contribution into ST. */
+export function contributionWgsl(s: ScanShape, p: ScanPlan, reverse: boolean, o: ScanOffsets): string {
+  return kernel(
+    header(s, p, reverse, o),
+    ['BM', 'CM', 'PRM'],
+    'ST',
+    [BLOCK_CODE, ST_INDEX],
+    p.blk,
+    /* wgsl */ `${BLOCK_START}
   workgroupBarrier();
   for (var e = a; e < DA * EV; e += BLK) {
     let c = c0 + e % EV;
     if (c < DC) { ST[st_index(bh, j, e / EV, c)] = block_contribution(e); }
-  }
-}`;
+  }`,
+  );
 }
 
 /**
@@ -208,15 +218,13 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: ve
  * S_j = lambda^BLK S_(j-1) + U_(j-1). It does not depend on the scan direction.
  */
 export function carryWgsl(s: ScanShape, p: ScanPlan, o: ScanOffsets, wg: number): string {
-  return /* wgsl */ `
-${header(s, p, false, o)}
-${bindings([
-  ['PRM', false],
-  ['ST', true],
-])}
-${ST_INDEX}
-@compute @workgroup_size(${wg})
-fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: vec3u) {
+  return kernel(
+    header(s, p, false, o),
+    ['PRM'],
+    'ST',
+    [ST_INDEX],
+    wg,
+    /* wgsl */ `
   load_params();
   let i = wid.x * ${wg}u + lid.x;
   if (i >= H * DA * DC) { return; }
@@ -249,36 +257,19 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: ve
     let u = ST[at];
     ST[at] = state;
     state = step * state + u;
-  }
-}`;
+  }`,
+  );
 }
 
 /** Parallel kernel 3: grid (slices, blocks, batch * heads); each block's outputs from its state in ST. */
 export function blockOutputWgsl(s: ScanShape, p: ScanPlan, reverse: boolean, o: ScanOffsets): string {
-  return /* wgsl */ `
-${header(s, p, reverse, o)}
-${bindings([
-  ['AM', false],
-  ['BM', false],
-  ['CM', false],
-  ['PRM', false],
-  ['ST', false],
-  ['OUT', true],
-])}
-${BLOCK_CODE}
-${OUTPUT_CODE}
-${ST_INDEX}
-@compute @workgroup_size(${p.blk})
-fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: vec3u) {
-  let bh = wid.z;
-  let b = bh / H;
-  let h = bh % H;
-  let j = wid.y;
-  let c0 = wid.x * EV;
-  let a = lid.x;
-  load_params();
-  init_powers(a, rate_of(h));
-  stage_block(b, h, c0, j * BLK, a);
+  return kernel(
+    header(s, p, reverse, o),
+    ['AM', 'BM', 'CM', 'PRM', 'ST'],
+    'OUT',
+    [BLOCK_CODE, OUTPUT_CODE, ST_INDEX],
+    p.blk,
+    /* wgsl */ `${BLOCK_START}
   for (var e = a; e < DA * EV; e += BLK) {
     let c = c0 + e % EV;
     var val = 0.0;
@@ -286,6 +277,6 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: ve
     S[e] = val;
   }
   workgroupBarrier();
-  block_output(b, h, c0, j * BLK, a);
-}`;
+  block_output(b, h, c0, j * BLK, a);`,
+  );
 }

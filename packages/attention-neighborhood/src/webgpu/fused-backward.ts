@@ -16,15 +16,14 @@ import { dExtra, dRpb } from './backward-extras.js';
 import { Bindings, kitOf } from './bindings.js';
 import {
   boxInChunk,
-  extraLoop,
+  fusedHeader,
   fusedInputs,
   fusedSupports,
-  logitCode,
   rpbOffset,
-  stageExtra,
-  WINDOWS_AND_BOX,
+  windowsAndBox,
 } from './fused-common.js';
-import { type Geometry, geometryKey, geometryOf, indexCode } from './geometry.js';
+import { launchQueryTilePass } from './fused-query-tile.js';
+import { type Geometry, geometryKey, geometryOf } from './geometry.js';
 import { allFloat32 } from './support.js';
 import {
   chunkDecls,
@@ -42,16 +41,6 @@ import {
 
 /** The op name, in errors and pipeline keys. */
 const OP = neighborhoodBackwardOp.name;
-
-/** WGSL declarations every backward kernel starts with. */
-function header(kit: WebGPUKernelKit, g: Geometry, bind: Bindings, numExtra: number): string {
-  return `${kit.MATH_WGSL}
-${indexCode(g)}
-${bind.code()}
-const NE = ${numExtra}u;
-const W = ${g.valueDim + 2}u;
-fn neg_inf() -> f32 { return bitcast<f32>(BITS_NEG_INF); }`;
-}
 
 /** (1) The packed rows `[dOut, lse, delta]` of every query row, into `packed`. */
 function pack(
@@ -92,7 +81,7 @@ const DS_OF_PAIR = /* wgsl */ `let p = exp(x - lv);
                 let dsv = p * (dp - delta);
                 for (var c = 0u; c < D4; c++) { dq[c] += dsv * KS[kk * SK + c]; }`;
 
-/** (2) dQ. */
+/** (2) dQ: the forward's query-tile pass, accumulating `ds k` per pair. */
 function dq(
   kit: WebGPUKernelKit,
   g: Geometry,
@@ -101,72 +90,20 @@ function dq(
   packed: GPUBuffer,
   dst: GPUBuffer,
 ): void {
-  const { q, k, v, rpb, extraK, extraV } = ins;
-  const tiling = tilingOf(g);
-  const [sk, sv] = [paddedStride(quads(g.headDim)), paddedStride(quads(g.valueDim))];
-  const rows = chunkRows(q, OP, 4 * (sk + sv));
-  const bind = new Bindings();
-  bind.input(kit, OP, 'Q', q);
-  bind.input(kit, OP, 'K', k);
-  bind.input(kit, OP, 'V', v);
-  bind.add('P', packed);
-  if (rpb) bind.input(kit, OP, 'RPB', rpb);
-  if (extraK && extraV) {
-    bind.input(kit, OP, 'EK', extraK);
-    bind.input(kit, OP, 'EV', extraV);
-  }
-  bind.add('DQ', dst, true);
   const scale = kit.f32(g.scale);
-  const kvRow = (t: string) => `((b * T + ${t}) * KVH + kh)`;
-  const extra = extraK
-    ? extraLoop(
-        rows,
-        `${stageExtra('KS', 'EK', g.headDim, 'SK')}\n    ${stageExtra('VS', 'EV', g.valueDim, 'SV')}`,
-        `${logitCode(scale, 'qv', 'KS', null)}
-        ${DS_OF_PAIR}`,
-      )
-    : '';
-  kit.launch(
-    OP,
-    `${OP}|dq|${geometryKey(g)}|${a.hasRpb}|${a.numExtra}|${bind.key()}|${rows}|${JSON.stringify(tiling)}`,
-    () => /* wgsl */ `${header(kit, g, bind, a.numExtra)}
-const SK = ${sk}u;
-const SV = ${sv}u;
-${chunkDecls(rows, tiling)}
-var<workgroup> KS: array<vec4<f32>, ${rows * sk}>;
-var<workgroup> VS: array<vec4<f32>, ${rows * sv}>;
-@compute @workgroup_size(THREADS)
-fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: vec3u) {
-  let b = wid.z;
-  let h = wid.y;
-  let kh = h / GROUP;
-  ${tileCode(tiling)}
-  ${WINDOWS_AND_BOX}
-  let qr = (b * T + tok) * H + h;
-  var qv: array<vec4<f32>, D4>;
-  var go: array<vec4<f32>, DV4>;
-  for (var c = 0u; c < D4; c++) { qv[c] = ${load4('Q', 'Q_OFF + qr * D', 'c', g.headDim)}; }
+  launchQueryTilePass(kit, OP, g, a, ins, {
+    key: 'dq',
+    bindAfterV: (bind) => bind.add('P', packed),
+    bindOutputs: (bind) => bind.add('DQ', dst, true),
+    decls: `const W = ${g.valueDim + 2}u;`,
+    setup: /* wgsl */ `var go: array<vec4<f32>, DV4>;
   for (var c = 0u; c < DV4; c++) { go[c] = ${load4('P', 'qr * W', 'c', g.valueDim)}; }
   let lv = P[qr * W + DV];
   let delta = P[qr * W + DV + 1u];
-  var dq: array<vec4<f32>, D4>;
-  ${chunkLoops(
-    rows,
-    `${stageRows('KS', 'K', g.headDim, (t) => `K_OFF + ${kvRow(t)} * D`, 'SK')}
-        ${stageRows('VS', 'V', g.valueDim, (t) => `V_OFF + ${kvRow(t)} * DV`, 'SV')}`,
-    `if (valid) {
-          ${boxInChunk(`${logitCode(scale, 'qv', 'KS', rpb ? rpbOffset(g, 'cp', 'j') : null)}
-                ${DS_OF_PAIR}`)}
-        }`,
-  )}
-  ${extra}
-  if (valid) {
-    for (var c = 0u; c < D4; c++) ${store4('DQ', 'qr * D', 'c', `dq[c] * ${scale}`, g.headDim)}
-  }
-}`,
-    bind.buffers,
-    [tiling.total, g.heads, g.batch],
-  );
+  var dq: array<vec4<f32>, D4>;`,
+    pair: DS_OF_PAIR,
+    finish: /* wgsl */ `for (var c = 0u; c < D4; c++) ${store4('DQ', 'qr * D', 'c', `dq[c] * ${scale}`, g.headDim)}`,
+  });
 }
 
 /** (3) dK and dV: one thread per key, over its inverse neighborhood and the query heads of its group. */
@@ -197,7 +134,8 @@ function dkdv(
   kit.launch(
     OP,
     `${OP}|dkdv|${geometryKey(g)}|${a.hasRpb}|${bind.key()}|${rows}|${JSON.stringify(tiling)}`,
-    () => /* wgsl */ `${header(kit, g, bind, a.numExtra)}
+    () => /* wgsl */ `${fusedHeader(kit, g, bind, a.numExtra)}
+const W = ${g.valueDim + 2}u;
 const SQ = ${sq}u;
 const SP = ${sp}u;
 ${chunkDecls(rows, tiling)}
@@ -210,15 +148,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: ve
   let b = wid.z;
   let kh = wid.y;
   ${tileCode(tiling)}
-  let v0 = inverse(cp0, ng0, KS0, ST0, CA0);
-  let v1 = inverse(cp1, ng1, KS1, ST1, CA1);
-  let v2 = inverse(cp2, ng2, KS2, ST2, CA2);
-  let lo0 = inverse(base0, ng0, KS0, ST0, CA0).x;
-  let lo1 = inverse(base1, ng1, KS1, ST1, CA1).x;
-  let lo2 = inverse(base2, ng2, KS2, ST2, CA2).x;
-  let hi0 = inverse(last0, ng0, KS0, ST0, CA0).y;
-  let hi1 = inverse(last1, ng1, KS1, ST1, CA1).y;
-  let hi2 = inverse(last2, ng2, KS2, ST2, CA2).y;
+  ${windowsAndBox('inverse', 'v')}
   let kr = (b * T + tok) * KVH + kh;
   var kv: array<vec4<f32>, D4>;
   var vv: array<vec4<f32>, DV4>;

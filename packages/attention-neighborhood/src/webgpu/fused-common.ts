@@ -1,8 +1,11 @@
 // What the fused forward and backward kernels share: their inputs and coverage, and the WGSL of the logit, of
-// the walk over a thread's box inside a staged chunk, of the tile's windows and key box, and of the extra keys.
+// the walk over a thread's box inside a staged chunk, of the tile's windows and key box, of the extra keys, and
+// the header of their WGSL.
 import type { Tensor } from '@attnkit/core';
+import type { WebGPUKernelKit } from '@attnkit/gpu-kernels';
 import type { NeighborhoodAttrs } from '../ops/defs.js';
-import { type Geometry, geometryOf } from './geometry.js';
+import type { Bindings } from './bindings.js';
+import { type Geometry, geometryOf, indexCode } from './geometry.js';
 import { allFloat32 } from './support.js';
 import { gridFits, load4, MAX_DIM, quads, tilingOf } from './tiles.js';
 import { rpbPerHead } from './unfused.js';
@@ -64,19 +67,26 @@ export function boxInChunk(body: string, box = 'w', v = 'j'): string {
 }
 
 /**
- * WGSL of this thread's windows `w0..w2` (group coordinates, from its clamped coordinates) and of the tile's key
- * box `lo_a..hi_a` (the first query's window start to the last one's window end).
+ * WGSL of this thread's neighborhoods `${own}0..2` (group coordinates, from its clamped coordinates) and of the
+ * tile's box `lo_a..hi_a` (the first query's start to the last one's end), by `fn`: `window` (the keys of a query
+ * tile) or `inverse` (the queries of a key tile; starts and ends never decrease along an axis for either).
  */
-export const WINDOWS_AND_BOX = /* wgsl */ `
-  let w0 = window(cp0, ng0, KS0, ST0, CA0);
-  let w1 = window(cp1, ng1, KS1, ST1, CA1);
-  let w2 = window(cp2, ng2, KS2, ST2, CA2);
-  let lo0 = window(base0, ng0, KS0, ST0, CA0).x;
-  let lo1 = window(base1, ng1, KS1, ST1, CA1).x;
-  let lo2 = window(base2, ng2, KS2, ST2, CA2).x;
-  let hi0 = window(last0, ng0, KS0, ST0, CA0).y;
-  let hi1 = window(last1, ng1, KS1, ST1, CA1).y;
-  let hi2 = window(last2, ng2, KS2, ST2, CA2).y;`;
+export function windowsAndBox(fn: 'window' | 'inverse', own: string): string {
+  const at = (p: string, a: number) => `${fn}(${p}${a}, ng${a}, KS${a}, ST${a}, CA${a})`;
+  const lines = [0, 1, 2].map((a) => `let ${own}${a} = ${at('cp', a)};`);
+  for (const a of [0, 1, 2]) lines.push(`let lo${a} = ${at('base', a)}.x;`);
+  for (const a of [0, 1, 2]) lines.push(`let hi${a} = ${at('last', a)}.y;`);
+  return lines.join('\n  ');
+}
+
+/** WGSL declarations every fused kernel starts with: math helpers, geometry, bindings, extra-key count. */
+export function fusedHeader(kit: WebGPUKernelKit, g: Geometry, bind: Bindings, numExtra: number): string {
+  return `${kit.MATH_WGSL}
+${indexCode(g)}
+${bind.code()}
+const NE = ${numExtra}u;
+fn neg_inf() -> f32 { return bitcast<f32>(BITS_NEG_INF); }`;
+}
 
 /**
  * WGSL of the loop over the extra keys in chunks of `rows`: `stage` fills the workgroup arrays for rows

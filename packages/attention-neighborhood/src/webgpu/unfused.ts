@@ -1,7 +1,7 @@
 // The unfused pair of the Faster-NA paper's "naive" baseline (and the blocks of its gradient) as WGSL: one
 // thread per output element, each walking its own window (qk, av) or inverse neighborhood (scatter), so every
 // kernel is deterministic. Shapes, attributes and offsets are baked into the WGSL (pipelines cached per key).
-import type { KernelDef } from '@attnkit/core';
+import type { KernelDef, Tensor } from '@attnkit/core';
 import {
   type NeighborhoodAttrs,
   type NeighborhoodScatterAttrs,
@@ -30,6 +30,41 @@ export function rpbPerHead(g: Geometry): number {
   return g.axes.reduce((x, a) => x * (2 * a.k - 1), 1);
 }
 
+/**
+ * WGSL that splits flat index `e` of a `[batch, tokens, heads, inner]` output into `b`, `tok`, the head `${head}`
+ * (of `${heads}` heads) and the inner index `${inner}` (of `${size}`).
+ */
+function splitRow(inner: string, size: string, head = 'h', heads = 'H'): string {
+  return `
+  let ${inner} = e % ${size};
+  var r = e / ${size};
+  let ${head} = r % ${heads};
+  r = r / ${heads};
+  let tok = r % T;
+  let b = r / T;`;
+}
+
+/**
+ * Runs one thread per element of a new float32 output `[name, shape]`, bound after the named `inputs`;
+ * `key` holds what `body` bakes in beyond the geometry. Every kernel here has this frame.
+ */
+function perOutputElement(
+  op: string,
+  g: Geometry,
+  inputs: [name: string, t: Tensor][],
+  [outName, shape]: [name: string, shape: number[]],
+  key: string,
+  body: string,
+): Tensor {
+  const kit = kitOf(inputs[0][1]);
+  const out = kit.output(op, 'float32', shape);
+  const bind = new Bindings();
+  for (const [name, t] of inputs) bind.input(kit, op, name, t);
+  bind.add(outName, out.h.buffer, true);
+  bind.perElement(kit, op, key, out.t.size, indexCode(g), body);
+  return out.t;
+}
+
 const qkKernel: KernelDef<NeighborhoodAttrs> = {
   op: neighborhoodQkOp.name,
   backend: 'webgpu',
@@ -37,28 +72,20 @@ const qkKernel: KernelDef<NeighborhoodAttrs> = {
   run: (inputs, a) => {
     const op = neighborhoodQkOp.name;
     const [q, k, rpb] = inputs;
-    const kit = kitOf(q);
     const g = geometryOf(q, a, k.shape[k.rank - 2], k.shape[k.rank - 1]);
-    const out = kit.output(op, 'float32', [...q.shape.slice(0, -1), g.neighbors]);
-    const bind = new Bindings();
-    bind.input(kit, op, 'Q', q);
-    bind.input(kit, op, 'K', k);
-    if (a.hasRpb) bind.input(kit, op, 'RPB', rpb);
-    bind.add('L', out.h.buffer, true);
     const bias = a.hasRpb ? `x += RPB[RPB_OFF + h * ${rpbPerHead(g)}u + ${RPB_INDEX}];` : '';
-    bind.perElement(
-      kit,
+    const named: [string, Tensor][] = [
+      ['Q', q],
+      ['K', k],
+    ];
+    if (a.hasRpb) named.push(['RPB', rpb]);
+    const out = perOutputElement(
       op,
+      g,
+      named,
+      ['L', [...q.shape.slice(0, -1), g.neighbors]],
       `${geometryKey(g)}|${a.hasRpb}`,
-      out.t.size,
-      indexCode(g),
-      /* wgsl */ `
-  let slot = e % NB;
-  var r = e / NB;
-  let h = r % H;
-  r = r / H;
-  let tok = r % T;
-  let b = r / T;
+      /* wgsl */ `${splitRow('slot', 'NB')}
   ${QUERY_WINDOWS}
   let j2 = w2.x + slot % KS2;
   let j1 = w1.x + (slot / KS2) % KS1;
@@ -72,11 +99,11 @@ const qkKernel: KernelDef<NeighborhoodAttrs> = {
   let ko = K_OFF + ((b * T + key) * KVH + h / GROUP) * D;
   var dot = 0.0;
   for (var c = 0u; c < D; c++) { dot += Q[qo + c] * K[ko + c]; }
-  var x = dot * ${kit.f32(g.scale)};
+  var x = dot * ${kitOf(q).f32(g.scale)};
   ${bias}
   L[e] = x;`,
     );
-    return [out.t];
+    return [out];
   },
 };
 
@@ -87,26 +114,17 @@ const avKernel: KernelDef<NeighborhoodAttrs> = {
   run: (inputs, a) => {
     const op = neighborhoodAvOp.name;
     const [w, v] = inputs;
-    const kit = kitOf(w);
     const g = geometryOf(w, a, v.shape[v.rank - 2], v.shape[v.rank - 1]);
-    const out = kit.output(op, 'float32', [...w.shape.slice(0, -1), g.valueDim]);
-    const bind = new Bindings();
-    bind.input(kit, op, 'W', w);
-    bind.input(kit, op, 'V', v);
-    bind.add('O', out.h.buffer, true);
-    bind.perElement(
-      kit,
+    const out = perOutputElement(
       op,
+      g,
+      [
+        ['W', w],
+        ['V', v],
+      ],
+      ['O', [...w.shape.slice(0, -1), g.valueDim]],
       geometryKey(g),
-      out.t.size,
-      indexCode(g),
-      /* wgsl */ `
-  let c = e % DV;
-  var r = e / DV;
-  let h = r % H;
-  r = r / H;
-  let tok = r % T;
-  let b = r / T;
+      /* wgsl */ `${splitRow('c', 'DV')}
   ${QUERY_WINDOWS}
   let wo = W_OFF + ((b * T + tok) * H + h) * NB;
   var acc = 0.0;
@@ -127,7 +145,7 @@ const avKernel: KernelDef<NeighborhoodAttrs> = {
   }
   O[e] = acc;`,
     );
-    return [out.t];
+    return [out];
   },
 };
 
@@ -138,27 +156,18 @@ const scatterKernel: KernelDef<NeighborhoodScatterAttrs> = {
   run: (inputs, a) => {
     const op = neighborhoodScatterOp.name;
     const [w, x] = inputs;
-    const kit = kitOf(w);
     // The "query" side is w / x (heads H, dim D); the output has the kv heads.
     const g = geometryOf(x, a, a.kvHeads, x.shape[x.rank - 1]);
-    const out = kit.output(op, 'float32', [...x.shape.slice(0, -2), a.kvHeads, g.headDim]);
-    const bind = new Bindings();
-    bind.input(kit, op, 'W', w);
-    bind.input(kit, op, 'X', x);
-    bind.add('Y', out.h.buffer, true);
-    bind.perElement(
-      kit,
+    const out = perOutputElement(
       op,
+      g,
+      [
+        ['W', w],
+        ['X', x],
+      ],
+      ['Y', [...x.shape.slice(0, -2), a.kvHeads, g.headDim]],
       geometryKey(g),
-      out.t.size,
-      indexCode(g),
-      /* wgsl */ `
-  let c = e % D;
-  var r = e / D;
-  let kh = r % KVH;
-  r = r / KVH;
-  let tok = r % T;
-  let b = r / T;
+      /* wgsl */ `${splitRow('c', 'D', 'kh', 'KVH')}
   let v0 = axis_inverse(0u, tok / (N2 * N1));
   let v1 = axis_inverse(1u, (tok / N2) % N1);
   let v2 = axis_inverse(2u, tok % N2);
@@ -182,7 +191,7 @@ const scatterKernel: KernelDef<NeighborhoodScatterAttrs> = {
   }
   Y[e] = acc;`,
     );
-    return [out.t];
+    return [out];
   },
 };
 

@@ -3,7 +3,7 @@
 // float64 in a fixed order (deterministic).
 import { cpuData, registerKernel, type Tensor } from '@attnkit/core';
 import type { NeighborhoodAttrs } from '../defs.js';
-import { dot, output } from './layout.js';
+import { dot, forEachQueryRow, output } from './layout.js';
 import { fusedRows } from './logits.js';
 
 registerKernel<NeighborhoodAttrs>({
@@ -27,34 +27,27 @@ registerKernel<NeighborhoodAttrs>({
     const dExtraK = extraK ? new Float64Array(extraK.size) : null;
     const dExtraV = extraV ? new Float64Array(extraV.size) : null;
     const s = new Float64Array(numSlots + a.numExtra);
-    for (let i = 0; i < numTokens; i++) {
-      r.neighbors(i);
-      for (let b = 0; b < batch; b++) {
-        for (let h = 0; h < heads; h++) {
-          const qr = (b * numTokens + i) * heads + h;
-          const kh = Math.floor(h / group);
-          r.logits(b, h, qr, s);
-          const rowDot = dot(G, qr * dv, O, qr * dv, dv);
-          for (let j = 0; j < s.length; j++) {
-            if (s[j] === Number.NEGATIVE_INFINITY) continue;
-            const p = Math.exp(s[j] - L[qr]);
-            const neighbor = j < numSlots;
-            const row = neighbor ? r.kvRow(b, r.keys[j], kh) : r.extraRow(b, j - numSlots, kh);
-            const Kt = neighbor ? r.K : r.extraK!;
-            const Vt = neighbor ? r.V : r.extraV!;
-            const dK = neighbor ? dk : dExtraK!;
-            const dV = neighbor ? dvAcc : dExtraV!;
-            const ds = p * (dot(G, qr * dv, Vt, row * dv, dv) - rowDot);
-            for (let c = 0; c < dv; c++) dV[row * dv + c] += p * G[qr * dv + c];
-            for (let c = 0; c < d; c++) {
-              dq[qr * d + c] += a.scale * ds * Kt[row * d + c];
-              dK[row * d + c] += a.scale * ds * r.Q[qr * d + c];
-            }
-            if (dRpb && neighbor) dRpb[h * biasSize + r.bias[j]] += ds;
-          }
+    forEachQueryRow(numTokens, batch, heads, group, r.neighbors, (b, h, qr, kh) => {
+      r.logits(b, h, qr, s);
+      const rowDot = dot(G, qr * dv, O, qr * dv, dv);
+      for (let j = 0; j < s.length; j++) {
+        if (s[j] === Number.NEGATIVE_INFINITY) continue;
+        const p = Math.exp(s[j] - L[qr]);
+        const neighbor = j < numSlots;
+        const row = neighbor ? r.kvRow(b, r.keys[j], kh) : r.extraRow(b, j - numSlots, kh);
+        const Kt = neighbor ? r.K : r.extraK!;
+        const Vt = neighbor ? r.V : r.extraV!;
+        const dK = neighbor ? dk : dExtraK!;
+        const dV = neighbor ? dvAcc : dExtraV!;
+        const ds = p * (dot(G, qr * dv, Vt, row * dv, dv) - rowDot);
+        for (let c = 0; c < dv; c++) dV[row * dv + c] += p * G[qr * dv + c];
+        for (let c = 0; c < d; c++) {
+          dq[qr * d + c] += a.scale * ds * Kt[row * d + c];
+          dK[row * d + c] += a.scale * ds * r.Q[qr * d + c];
         }
+        if (dRpb && neighbor) dRpb[h * biasSize + r.bias[j]] += ds;
       }
-    }
+    });
     const grads: Tensor[] = [
       output(dq, q.dtype, q.shape),
       output(dk, q.dtype, k.shape),

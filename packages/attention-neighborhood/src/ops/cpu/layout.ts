@@ -38,3 +38,24 @@ export function dot(a: ArrayLike<number>, ao: number, b: ArrayLike<number>, bo: 
   for (let c = 0; c < n; c++) s += a[ao + c] * b[bo + c];
   return s;
 }
+
+/**
+ * Calls `row(b, h, qr, kh)` for every query row `qr` of a `[batch, numTokens, heads]` grid, token-major (the
+ * order every CPU kernel here accumulates in, so the sums stay deterministic), after `token(i)` has prepared
+ * token `i` (its neighbor tables). `kh` is the row's key/value head (GQA: `group` query heads share one).
+ */
+export function forEachQueryRow(
+  numTokens: number,
+  batch: number,
+  heads: number,
+  group: number,
+  token: (i: number) => void,
+  row: (b: number, h: number, qr: number, kh: number) => void,
+): void {
+  for (let i = 0; i < numTokens; i++) {
+    token(i);
+    for (let b = 0; b < batch; b++) {
+      for (let h = 0; h < heads; h++) row(b, h, (b * numTokens + i) * heads + h, Math.floor(h / group));
+    }
+  }
+}
