@@ -1,5 +1,6 @@
 import { cpuData, cpuTensor, registerKernel, type Tensor, type TypedArray } from '@attnkit/core';
 import type { BlockSparseAttrs } from './defs.js';
+import { maskStrides } from './mask-strides.js';
 
 // The CPU oracle of the block-sparse engine: dense masked softmax attention, float64, in which a key is allowed
 // only when its block is listed for the query's block (and the causal rule and the element mask allow it).
@@ -13,17 +14,6 @@ function rounded(acc: Float64Array, like: Tensor): TypedArray {
   return r;
 }
 
-/** Element strides of a (padded 4-D) `shape` broadcast over a 4-D target: 0 on axes of size 1. */
-function strides4(shape: readonly number[]): number[] {
-  const s = [0, 0, 0, 0];
-  let acc = 1;
-  for (let d = 3; d >= 0; d--) {
-    s[d] = shape[d] === 1 ? 0 : acc;
-    acc *= shape[d];
-  }
-  return s;
-}
-
 /**
  * What the two kernels share: the data, and `allowedKeys(b, h, i)`, the 0/1 mask over keys of query `i` of
  * head `h` in batch `b`, built from the listed blocks, causality and the element mask.
@@ -31,7 +21,7 @@ function strides4(shape: readonly number[]): number[] {
 function setup(inputs: Tensor[], a: BlockSparseAttrs) {
   const [q, k, v, kvBlocks] = inputs;
   const mask = a.hasMask ? cpuData(inputs[inputs.length - 1]) : null;
-  const ms = a.maskShape ? strides4(a.maskShape) : [0, 0, 0, 0];
+  const ms = a.maskShape ? maskStrides(a.maskShape) : [0, 0, 0, 0];
   const blocks = cpuData(kvBlocks);
   const [lb, lh, nqb, maxBlocks] = a.layoutShape;
   const nkb = Math.ceil(a.nk / a.blockK);

@@ -2,8 +2,30 @@ import { registerKernel, type Tensor } from '@attnkit/core';
 import type { WebGPUKernelKit } from '@attnkit/gpu-kernels';
 import type { BlockSparseAttrs } from '../engine/defs.js';
 import { tiledDkDv, tiledDq } from './backward-tiled.js';
-import { Bindings, commonCode, keyOf, kitOf, ROWS, stageCode, supported, tileFor } from './common.js';
-import { useTiled } from './variant.js';
+import { dkdvBindings, dqBindings } from './bindings.js';
+import {
+  keyOf,
+  kitOf,
+  launchKernel,
+  qRow,
+  ROWS,
+  simpleKvTiles,
+  stageCode,
+  supported,
+  tileFor,
+} from './common.js';
+import { type DkDvKernel, type DqKernel, useTiled } from './variant.js';
+import {
+  keyGrid,
+  keyTileStart,
+  listedKeyTiles,
+  listingQueryTiles,
+  mainHeader,
+  packedLseDelta,
+  queryGrid,
+  queryTileStart,
+  THREAD_ROW,
+} from './wgsl-walks.js';
 
 // Backward of `sparse.blockForward` (FlashAttention-2 style, no atomics, so deterministic):
 // (1) per query row, delta_i = gOut_i . out_i - gLse_i (so that ds_ij = p_ij (gOut_i . v_j - delta_i)), packed
@@ -37,8 +59,7 @@ function pack(kit: WebGPUKernelKit, a: BlockSparseAttrs, ins: Tensor[], packed: 
 @group(0) @binding(3) var<storage, read> L: array<f32>;
 @group(0) @binding(4) var<storage, read> GL: array<f32>;
 @group(0) @binding(5) var<storage, read_write> P: array<f32>;
-@compute @workgroup_size(${wg})
-fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: vec3u) {
+${mainHeader(wg)}
   let r = ${index};
   if (r >= ${rows}u) { return; }
   let p = r * ${W}u;
@@ -77,8 +98,7 @@ function transpose(kit: WebGPUKernelKit, a: BlockSparseAttrs, kvBlocks: Tensor, 
     () => /* wgsl */ `
 @group(0) @binding(0) var<storage, read> KB: array<i32>;
 @group(0) @binding(1) var<storage, read_write> QL: array<i32>;
-@compute @workgroup_size(${wg})
-fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: vec3u) {
+${mainHeader(wg)}
   let t = ${index};
   if (t >= ${count}u) { return; }
   let kb = i32(t % ${nkb}u);
@@ -102,90 +122,23 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: ve
 }
 
 /** Kernel (3): dK and dV, one thread per key row. */
-function dkdv(
-  kit: WebGPUKernelKit,
-  a: BlockSparseAttrs,
-  ins: Tensor[],
-  mask: Tensor | null,
-  packed: GPUBuffer,
-  ql: GPUBuffer,
-  dk: GPUBuffer,
-  dv: GPUBuffer,
-): void {
+const dkdv: DkDvKernel = (kit, a, ins, mask, packed, ql, dk, dv) => {
   const [, k, v] = ins;
-  const [lb, lh] = a.layoutShape;
-  const nkb = Math.ceil(a.nk / a.blockK);
   const W = a.headDim + a.valueDim + 2;
   const T = tileFor(kit, a.headDim + a.valueDim + 2, a.blockQ);
   const chunks = Math.ceil(a.blockK / ROWS);
-  const bind = new Bindings();
-  bind.add('P', packed, 'f32');
-  bind.add('K', kit.bufferOf(OP, k), 'f32');
-  bind.add('V', kit.bufferOf(OP, v), 'f32');
-  bind.add('QL', ql, 'i32');
-  if (mask) bind.add('M', kit.bufferOf(OP, mask), 'u32');
-  bind.add('DK', dk, 'f32', true);
-  bind.add('DVO', dv, 'f32', true);
-  const qRow = (r: string) => `((b * NQ + ${r}) * H + h)`;
-  // Causal: a query block whose last row's limit lies before the workgroup's first key sees none of its keys.
-  const skip = a.causal
-    ? 'if (i32(min(NQ, (u32(qb) + 1u) * BLQ)) - 1i + OFF < i32(first)) { continue; }'
-    : '';
-  kit.launch(
-    OP,
-    keyOf('sparseDkDv', a, [...ins, mask], T),
-    () => /* wgsl */ `
-${commonCode(kit, a, mask)}
-${bind.code()}
-const T = ${T}u;
-const CH = ${chunks}u;
-const W = ${W}u;
-var<workgroup> QS: array<f32, ${T * a.headDim}>;
-var<workgroup> GOS: array<f32, ${T * a.valueDim}>;
-var<workgroup> LS: array<f32, ${T}>;
-var<workgroup> DLS: array<f32, ${T}>;
-@compute @workgroup_size(${ROWS})
-fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: vec3u) {
-  let b = wid.z;
-  let kh = wid.y;
-  let kb = wid.x / CH;
-  let first = kb * BLK + (wid.x % CH) * ${ROWS}u;
-  let keyEnd = min(NK, (kb + 1u) * BLK);
-  if (first >= keyEnd) { return; }
-  let j = first + lid.x;
-  let validK = j < keyEnd;
-  let kr = (b * NK + min(j, NK - 1u)) * KVH + kh;
-  var kv: array<f32, D>;
-  var vv: array<f32, DV>;
-  for (var c = 0u; c < D; c++) { kv[c] = K[${k.offset}u + kr * D + c]; }
-  for (var c = 0u; c < DV; c++) { vv[c] = V[${v.offset}u + kr * DV + c]; }
-  var dk: array<f32, D>;
-  var dv: array<f32, DV>;
-  for (var hh = 0u; hh < GROUP; hh++) {
-    let h = kh * GROUP + hh;
-    let qlRow = ((${lb === 1 ? '0u' : 'b'} * ${lh}u + ${lh === 1 ? '0u' : 'h'}) * NKB + kb) * NQB;
-    for (var e = 0u; e < NQB; e++) {
-      let qb = QL[qlRow + e];
-      if (qb < 0i) { break; }
-      ${skip}
-      let qEnd = min(NQ, (u32(qb) + 1u) * BLQ);
-      for (var i0 = u32(qb) * BLQ; i0 < qEnd; i0 += T) {
-        ${stageCode('QS', 'P', 'D', T, 'i0', 'qEnd', qRow, 0, 'W')}
+  const bind = dkdvBindings(kit, OP, ins, mask, packed, ql, dk, dv);
+  // Each query tile: q and gOut rows, and the rows' lse and delta, staged.
+  const stage = `${stageCode('QS', 'P', 'D', T, 'i0', 'qEnd', qRow, 0, 'W')}
         ${stageCode('GOS', 'P', 'DV', T, 'i0', 'qEnd', qRow, 'D', 'W')}
         for (var r = lid.x; r < T; r += ${ROWS}u) {
           let i = i0 + r;
-          var lv = neg_inf();
-          var dl = 0.0;
-          if (i < qEnd) {
-            let p = ((b * NQ + i) * H + h) * W + D + DV;
-            lv = P[p];
-            dl = P[p + 1u];
-          }
+          ${packedLseDelta('i', 'qEnd')}
           LS[r] = lv;
           DLS[r] = dl;
-        }
-        workgroupBarrier();
-        if (validK) {
+        }`;
+  // Each query tile: p recomputed from lse, then dV += p gOut and dK += ds q for the thread's key.
+  const body = `if (validK) {
           for (var ii = 0u; ii < T; ii++) {
             let i = i0 + ii;
             if (i < qEnd && LS[ii] > neg_inf() && allowed(b, h, i, j)) {
@@ -202,86 +155,45 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: ve
               for (var c = 0u; c < D; c++) { dk[c] += dsv * QS[ii * D + c]; }
             }
           }
-        }
-        workgroupBarrier();
-      }
-    }
-  }
+        }`;
+  launchKernel(kit, OP, a, {
+    name: 'sparseDkDv',
+    tensors: [...ins, mask],
+    tile: T,
+    mask,
+    bind,
+    consts: { T, CH: chunks, W },
+    shared: { QS: T * a.headDim, GOS: T * a.valueDim, LS: T, DLS: T },
+    threads: ROWS,
+    main: () => `${keyTileStart(`${ROWS}u`)}
+  let j = first + lid.x;
+  let validK = j < keyEnd;
+  let kr = (b * NK + min(j, NK - 1u)) * KVH + kh;
+  var kv: array<f32, D>;
+  var vv: array<f32, DV>;
+  for (var c = 0u; c < D; c++) { kv[c] = K[${k.offset}u + kr * D + c]; }
+  for (var c = 0u; c < DV; c++) { vv[c] = V[${v.offset}u + kr * DV + c]; }
+  var dk: array<f32, D>;
+  var dv: array<f32, DV>;
+  ${listingQueryTiles(a, 'T', stage, body)}
   if (validK) {
     for (var c = 0u; c < D; c++) { DK[kr * D + c] = dk[c] * SCALE; }
     for (var c = 0u; c < DV; c++) { DVO[kr * DV + c] = dv[c]; }
-  }
-}`,
-    bind.buffers,
-    [nkb * chunks, a.kvHeads, a.batch],
-  );
-}
+  }`,
+    groups: keyGrid(a, chunks),
+  });
+};
 
 /** Kernel (4): dQ, one thread per query row, walking the listed key blocks. */
-function dq(
-  kit: WebGPUKernelKit,
-  a: BlockSparseAttrs,
-  ins: Tensor[],
-  mask: Tensor | null,
-  packed: GPUBuffer,
-  dqBuf: GPUBuffer,
-): void {
+const dq: DqKernel = (kit, a, ins, mask, packed, dqBuf) => {
   const [, k, v, kvBlocks] = ins;
   const W = a.headDim + a.valueDim + 2;
   const T = tileFor(kit, a.headDim + a.valueDim, a.blockK);
   const chunks = Math.ceil(a.blockQ / ROWS);
-  const bind = new Bindings();
-  bind.add('P', packed, 'f32');
-  bind.add('K', kit.bufferOf(OP, k), 'f32');
-  bind.add('V', kit.bufferOf(OP, v), 'f32');
-  bind.add('KB', kit.bufferOf(OP, kvBlocks), 'i32');
-  if (mask) bind.add('M', kit.bufferOf(OP, mask), 'u32');
-  bind.add('DQ', dqBuf, 'f32', true);
-  const kvRow = (r: string) => `((b * NK + ${r}) * KVH + kh)`;
-  const skip = a.causal ? 'if (i32(kb) * i32(BLK) > i32(last) + OFF) { continue; }' : '';
-  kit.launch(
-    OP,
-    keyOf('sparseDq', a, [...ins, mask], T),
-    () => /* wgsl */ `
-${commonCode(kit, a, mask)}
-${bind.code()}
-const T = ${T}u;
-const CH = ${chunks}u;
-const W = ${W}u;
-var<workgroup> KS: array<f32, ${T * a.headDim}>;
-var<workgroup> VS: array<f32, ${T * a.valueDim}>;
-@compute @workgroup_size(${ROWS})
-fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: vec3u) {
-  let b = wid.z;
-  let h = wid.y;
-  let kh = h / GROUP;
-  let qb = wid.x / CH;
-  let first = qb * BLQ + (wid.x % CH) * ${ROWS}u;
-  let rowEnd = min(NQ, (qb + 1u) * BLQ);
-  if (first >= rowEnd) { return; }
-  let last = min(rowEnd, first + ${ROWS}u) - 1u;
-  let i = first + lid.x;
-  let valid = i < rowEnd;
-  let qr = (b * NQ + min(i, NQ - 1u)) * H + h;
-  var qv: array<f32, D>;
-  var go: array<f32, DV>;
-  for (var c = 0u; c < D; c++) { qv[c] = P[qr * W + c]; }
-  for (var c = 0u; c < DV; c++) { go[c] = P[qr * W + D + c]; }
-  let lv = P[qr * W + D + DV];
-  let dl = P[qr * W + D + DV + 1u];
-  let live = valid && lv > neg_inf();
-  var dq: array<f32, D>;
-  let row = layout_row(b, h, qb);
-  for (var e = 0u; e < MB; e++) {
-    let kb = KB[${kvBlocks.offset}u + row + e];
-    if (kb < 0i || kb >= i32(NKB)) { continue; }
-    ${skip}
-    let kEnd = min(NK, (u32(kb) + 1u) * BLK);
-    for (var k0 = u32(kb) * BLK; k0 < kEnd; k0 += T) {
-      ${stageCode('KS', 'K', 'D', T, 'k0', 'kEnd', kvRow, k.offset)}
-      ${stageCode('VS', 'V', 'DV', T, 'k0', 'kEnd', kvRow, v.offset)}
-      workgroupBarrier();
-      if (live) {
+  const bind = dqBindings(kit, OP, ins, mask, packed, dqBuf);
+  const kv = simpleKvTiles(a, T, k, v);
+  // Each key tile: p recomputed from lse, then dQ += ds k for the thread's row.
+  const body = `if (live) {
         for (var jj = 0u; jj < T; jj++) {
           let j = k0 + jj;
           if (j < kEnd && allowed(b, h, i, j)) {
@@ -294,18 +206,33 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: ve
             for (var c = 0u; c < D; c++) { dq[c] += dsv * KS[jj * D + c]; }
           }
         }
-      }
-      workgroupBarrier();
-    }
-  }
+      }`;
+  launchKernel(kit, OP, a, {
+    name: 'sparseDq',
+    tensors: [...ins, mask],
+    tile: T,
+    mask,
+    bind,
+    consts: { T, CH: chunks, W },
+    shared: kv.shared,
+    threads: ROWS,
+    main: () => `${queryTileStart(`${ROWS}u`)}
+  ${THREAD_ROW}
+  var qv: array<f32, D>;
+  var go: array<f32, DV>;
+  for (var c = 0u; c < D; c++) { qv[c] = P[qr * W + c]; }
+  for (var c = 0u; c < DV; c++) { go[c] = P[qr * W + D + c]; }
+  let lv = P[qr * W + D + DV];
+  let dl = P[qr * W + D + DV + 1u];
+  let live = valid && lv > neg_inf();
+  var dq: array<f32, D>;
+  ${listedKeyTiles(a, kvBlocks.offset, 'T', kv.stage, body)}
   if (valid) {
     for (var c = 0u; c < D; c++) { DQ[qr * D + c] = dq[c] * SCALE; }
-  }
-}`,
-    bind.buffers,
-    [Math.ceil(a.nq / a.blockQ) * chunks, a.heads, a.batch],
-  );
-}
+  }`,
+    groups: queryGrid(a, chunks),
+  });
+};
 
 registerKernel<BlockSparseAttrs>({
   op: OP,

@@ -1,6 +1,9 @@
 import type { Tensor } from '@attnkit/core';
 import type { WebGPUKernelKit } from '@attnkit/gpu-kernels';
 import type { BlockSparseAttrs } from '../engine/defs.js';
+import { maskStrides } from '../engine/mask-strides.js';
+import type { Bindings } from './bindings.js';
+import { mainHeader } from './wgsl-walks.js';
 
 // What the block-sparse WGSL kernels share. Rows are laid out as in the CPU oracle: query row
 // `(b * nq + i) * heads + h` of q / out / gOut / lse, key row `(b * nk + j) * kvHeads + kh` of k / v. Shapes,
@@ -34,38 +37,22 @@ export function supported(inputs: Tensor[], a: BlockSparseAttrs, floats: number[
   return gx <= max && a.heads <= max && a.batch <= max;
 }
 
+/** Floats of workgroup memory a kernel may stage (all the device allows, less 64 kept in reserve). */
+export function workgroupFloats(kit: WebGPUKernelKit, op: string): number {
+  return Math.floor(kit.info(op).maxComputeWorkgroupStorageSize / 4) - 64;
+}
+
 /** Tile length whose `perRow` staged floats per row fit in workgroup memory (at most MAX_TILE and `cap`). */
 export function tileFor(kit: WebGPUKernelKit, perRow: number, cap: number): number {
-  const floats = Math.floor(kit.info('sparse').maxComputeWorkgroupStorageSize / 4) - 64;
+  const floats = workgroupFloats(kit, 'sparse');
   return Math.max(1, Math.min(MAX_TILE, cap, Math.floor(floats / perRow)));
 }
 
-/** Binding declarations in order, with the buffers that go with them. */
-export class Bindings {
-  readonly decls: string[] = [];
-  readonly buffers: GPUBuffer[] = [];
-  add(name: string, buffer: GPUBuffer, type: 'f32' | 'u32' | 'i32', write = false): void {
-    const mode = write ? 'read_write' : 'read';
-    this.decls.push(
-      `@group(0) @binding(${this.decls.length}) var<storage, ${mode}> ${name}: array<${type}>;`,
-    );
-    this.buffers.push(buffer);
-  }
-  code(): string {
-    return this.decls.join('\n');
-  }
-}
+/** WGSL index of query row `r` of batch `b`, head `h` (in q, out, gOut, lse and the backward's packed rows). */
+export const qRow = (r: string): string => `((b * NQ + ${r}) * H + h)`;
 
-/** Element strides of a (padded 4-D) mask shape over `[batch, heads, nq, nk]`: 0 on size-1 axes. */
-function strides4(shape: readonly number[]): number[] {
-  const s = [0, 0, 0, 0];
-  let acc = 1;
-  for (let d = 3; d >= 0; d--) {
-    s[d] = shape[d] === 1 ? 0 : acc;
-    acc *= shape[d];
-  }
-  return s;
-}
+/** WGSL index of key row `r` of batch `b`, kv head `kh` (in k and v). */
+export const kvRow = (r: string): string => `((b * NK + ${r}) * KVH + kh)`;
 
 /**
  * WGSL shared by the kernels: shape constants, `layout_row(b, h, qb)` (start of a row of kvBlocks, bound as KB
@@ -76,7 +63,7 @@ export function commonCode(kit: WebGPUKernelKit, a: BlockSparseAttrs, mask: Tens
   const conds: string[] = [];
   if (a.causal) conds.push('if (i32(j) > i32(i) + OFF) { return false; }');
   if (mask && a.maskShape) {
-    const s = strides4(a.maskShape);
+    const s = maskStrides(a.maskShape);
     conds.push(
       `return M[${mask.offset}u + b * ${s[0]}u + h * ${s[1]}u + i * ${s[2]}u + j * ${s[3]}u] != 0u;`,
     );
@@ -137,4 +124,70 @@ export function stageCode(
       if (r < ${limit}) { x = ${src}[${base} + ${rowExpr('r')} * ${stride} + e % ${width}]; }
       ${dst}[${at}] = x;
     }`;
+}
+
+/**
+ * What the simple query-row kernels (forward, dQ) share: workgroup arrays KS and VS for tiles of `tile` keys and
+ * values, and the loop that stages tile `[k0, kEnd)` of k and v into them.
+ */
+export function simpleKvTiles(
+  a: BlockSparseAttrs,
+  tile: number,
+  k: Tensor,
+  v: Tensor,
+): { shared: Record<string, number>; stage: string } {
+  return {
+    shared: { KS: tile * a.headDim, VS: tile * a.valueDim },
+    stage: `${stageCode('KS', 'K', 'D', tile, 'k0', 'kEnd', kvRow, k.offset)}
+      ${stageCode('VS', 'V', 'DV', tile, 'k0', 'kEnd', kvRow, v.offset)}`,
+  };
+}
+
+/** A block-sparse kernel, as {@link launchKernel} records it. */
+export interface SparseKernel {
+  /** Its name in the pipeline key. */
+  name: string;
+  /** The tensors whose offsets the WGSL bakes in (they go into the pipeline key). */
+  tensors: (Tensor | null)[];
+  /** The tile sizes, as one number in the pipeline key. */
+  tile: number;
+  /** The element mask that `allowed` reads, or null. */
+  mask: Tensor | null;
+  /** Its bindings. */
+  bind: Bindings;
+  /** Baked-in u32 constants, declared in this order. */
+  consts: Record<string, number>;
+  /** Its f32 workgroup arrays and their lengths, declared in this order. */
+  shared: Record<string, number>;
+  /** Threads per workgroup. */
+  threads: number;
+  /** The body of the entry point (built only when the pipeline is compiled). */
+  main: () => string;
+  /** Workgroups along x, y and z. */
+  groups: [number, number, number];
+}
+
+/**
+ * Records a block-sparse kernel: its WGSL is {@link commonCode}, the bindings, the constants and workgroup arrays,
+ * then the entry point; the pipeline is cached under {@link keyOf} the name, attributes, offsets and tile.
+ */
+export function launchKernel(kit: WebGPUKernelKit, op: string, a: BlockSparseAttrs, k: SparseKernel): void {
+  const consts = Object.entries(k.consts).map(([name, value]) => `const ${name} = ${value}u;`);
+  const shared = Object.entries(k.shared).map(
+    ([name, length]) => `var<workgroup> ${name}: array<f32, ${length}>;`,
+  );
+  kit.launch(
+    op,
+    keyOf(k.name, a, k.tensors, k.tile),
+    () => /* wgsl */ `
+${commonCode(kit, a, k.mask)}
+${k.bind.code()}
+${consts.join('\n')}
+${shared.join('\n')}
+${mainHeader(k.threads)}
+  ${k.main()}
+}`,
+    k.bind.buffers,
+    k.groups,
+  );
 }

@@ -1,4 +1,6 @@
+import type { Tensor } from '@attnkit/core';
 import type { WebGPUKernelKit } from '@attnkit/gpu-kernels';
+import type { BlockSparseAttrs } from '../engine/defs.js';
 
 // The WebGPU kernels of the engine come in two variants that compute the same thing:
 // - 'tiled' (forward-tiled.ts, backward-tiled.ts): 128 threads share tiles in workgroup memory and each computes
@@ -26,3 +28,39 @@ export function setKernelVariant(v: KernelVariant): KernelVariant {
 export function useTiled(kit: WebGPUKernelKit, op: string): boolean {
   return variant === 'tiled' || (variant === 'auto' && !kit.info(op).software);
 }
+
+// The signatures both variants implement, so that forward.ts and backward.ts can pick either.
+
+/** Records a forward kernel writing `out` and `lse` (buffers of outputs already allocated). */
+export type ForwardKernel = (
+  kit: WebGPUKernelKit,
+  inputs: Tensor[],
+  a: BlockSparseAttrs,
+  out: GPUBuffer,
+  lse: GPUBuffer,
+) => void;
+
+/**
+ * Records a dK/dV kernel of the backward: from the inputs `ins`, the packed rows and the transposed layout `ql`
+ * (see backward.ts), into `dk` and `dv`.
+ */
+export type DkDvKernel = (
+  kit: WebGPUKernelKit,
+  a: BlockSparseAttrs,
+  ins: Tensor[],
+  mask: Tensor | null,
+  packed: GPUBuffer,
+  ql: GPUBuffer,
+  dk: GPUBuffer,
+  dv: GPUBuffer,
+) => void;
+
+/** Records a dQ kernel of the backward: from the inputs `ins` and the packed rows, into `dq`. */
+export type DqKernel = (
+  kit: WebGPUKernelKit,
+  a: BlockSparseAttrs,
+  ins: Tensor[],
+  mask: Tensor | null,
+  packed: GPUBuffer,
+  dq: GPUBuffer,
+) => void;
