@@ -1,8 +1,9 @@
 #!/usr/bin/env node
 // Bundles the GPU benchmarks into .gpu/ with `webgpu` left external (the GPU kit carries it): gpu-kernels'
 // (packages/gpu-kernels/bench/gpu.ts -> bench.mjs, with bench/gpu/torch_side.py beside it) and every attention
-// package's (packages/<pkg>/bench/gpu.ts -> bench-<pkg>.mjs, its bench/torch_side.py -> torch-<pkg>.py), plus
-// run-all.sh, which runs each WebGPU side and then its PyTorch side. See README.md here for the device call.
+// package's (packages/<pkg>/bench/gpu.ts -> bench-<pkg>.mjs, its bench/torch_side.py -> torch-<pkg>.py), the
+// PyTorch scripts' shared module bench/gpu/torch_common.py, plus run-all.sh, which runs each WebGPU side and then
+// its PyTorch side. See README.md here for the device call.
 //
 //   node bench/gpu/build.mjs          writes .gpu/bench*.mjs, the PyTorch scripts and .gpu/run-all.sh
 //   node bench/gpu/build.mjs --only neighborhood,linear   only those (short names; 'kernels' is gpu-kernels')
@@ -69,6 +70,11 @@ for (const [bundle, entry, torch, torchName] of benches) {
   console.log(
     `wrote ${path.relative(process.cwd(), path.join(outDir, bundle))}${torch ? ` and ${torchName}` : ''}`,
   );
+}
+
+// The PyTorch scripts import their shared timing and report code from torch_common.py beside them.
+if (benches.some(([, , torch]) => torch)) {
+  copyFileSync(path.join(root, 'bench', 'gpu', 'torch_common.py'), path.join(outDir, 'torch_common.py'));
 }
 
 // One command for the device: every WebGPU side, each followed by its PyTorch side; a failure does not stop the

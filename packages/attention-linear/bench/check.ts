@@ -3,6 +3,7 @@
 // got wrong (SwiftShader in CI is a different compiler).
 import { type Tensor, tensor } from '@attnkit/core';
 import { compareArrays, toleranceFor } from '@attnkit/core/testing';
+import { mulberry32 } from '../../gpu-kernels/bench/cases.js';
 import {
   alibiSlopes,
   decayCausal,
@@ -21,14 +22,10 @@ export interface CheckRow {
   maxAbs: number;
 }
 
+/** Seeded values in [-0.5, 0.5) (gpu-kernels' bench generator). */
 function values(shape: number[], seed: number): Float32Array {
-  let a = seed >>> 0;
-  return Float32Array.from({ length: shape.reduce((x, y) => x * y, 1) }, () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(a ^ (a >>> 15), a | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296 - 0.5;
-  });
+  const next = mulberry32(seed);
+  return Float32Array.from({ length: shape.reduce((x, y) => x * y, 1) }, () => next() / 4294967296 - 0.5);
 }
 
 /**

@@ -6,31 +6,27 @@
 // First it checks the WGSL scans against the CPU kernels on one case (both variants; pass/fail in the JSON).
 // `--small`: H2 d16, N = 64..512; `--tokens a,b,..` other lengths. Full JSON goes to DIR/linear-webgpu-bench.json (DIR: `--out`, else $OUT, else
 // .); a table in ns per token is printed last.
-import { mkdirSync, writeFileSync } from 'node:fs';
-import path from 'node:path';
-import { fallbackStats } from '@attnkit/core';
-import { type BenchCase, sdpaCase, sdpaTrainCase, supported } from '../../gpu-kernels/bench/cases.js';
-import { rerunWithVulkanLoader } from '../../gpu-kernels/bench/env.js';
-import { machineInfo } from '../../gpu-kernels/bench/machine.js';
-import { type Timing, timeCase } from '../../gpu-kernels/bench/timing.js';
-import { initWebGPU } from '../../gpu-kernels/src/index.js';
+import { type BenchCase, sdpaCase, sdpaTrainCase } from '../../gpu-kernels/bench/cases.js';
+import {
+  deviceTiming,
+  startDeviceBench,
+  timeOnWebGPU,
+  writeDeviceReport,
+} from '../../gpu-kernels/bench/harness.js';
+import { TIMING_RULE } from '../../gpu-kernels/bench/timing.js';
 import { backwardCase, forwardCase, type LinearShape, trainCase } from './cases.js';
 import { checkAgainstCpu } from './check.js';
+import { timePerToken } from './token-timing.js';
 
-const rerun = rerunWithVulkanLoader();
-if (rerun !== null) process.exit(rerun);
-
-const args = process.argv.slice(2);
-const small = args.includes('--small');
-const outArg = args.indexOf('--out');
-const outDir = outArg >= 0 ? args[outArg + 1] : (process.env.OUT ?? '.');
+const bench = await startDeviceBench();
+const { args, small, machine } = bench;
 
 const [H, d] = small ? [2, 16] : [8, 64];
-const tokensArg = args.indexOf('--tokens');
+const tokensArg = bench.option('tokens');
 /** Sequence lengths timed; `--tokens 2048,65536` picks some (to fit a device call's time limit). */
 const TOKENS =
-  tokensArg >= 0
-    ? args[tokensArg + 1].split(',').map(Number)
+  tokensArg !== undefined
+    ? tokensArg.split(',').map(Number)
     : small
       ? [64, 128, 256, 512]
       : [2048, 4096, 8192, 16384, 32768, 65536, 131072, 262144];
@@ -57,12 +53,6 @@ function cases(): BenchCase[] {
   return out;
 }
 
-if (!(await initWebGPU())) {
-  console.error('no WebGPU adapter');
-  process.exit(1);
-}
-const machine = await machineInfo();
-console.log(`adapter: ${machine.adapter?.description} (${machine.adapter?.vendor})`);
 const checkShape = small ? { tokens: 300, heads: 2, dim: 16 } : { tokens: 1000, heads: 4, dim: 64 };
 const check = await checkAgainstCpu(checkShape.tokens, checkShape.heads, checkShape.dim);
 const checkPassed = check.every((r) => r.bad === 0);
@@ -71,33 +61,10 @@ console.log(
     .map((r) => `${r.what} ${r.bad ? `${r.bad} bad, ` : ''}max abs ${r.maxAbs.toExponential(1)}`)
     .join('; ')}`,
 );
-const results: (Timing & { tokens: number; nsPerToken: number; cpuFallbacks: string[] })[] = [];
-const notRun: { name: string; why: string }[] = [];
-for (const c of cases()) {
-  if (!supported(c, 'webgpu')) {
-    notRun.push({ name: c.name, why: `no webgpu kernel for one of ${c.ops.join(', ')}` });
-    continue;
-  }
-  try {
-    fallbackStats.reset();
-    const t = await timeCase(
-      c,
-      'webgpu',
-      small ? { sampleMs: 50, samples: 3 } : { sampleMs: 200, samples: 5 },
-    );
-    const tokens = c.params.tokens as number;
-    // Ops of the case that ran on the CPU (no WebGPU kernel, or one that declined the shapes): slow, and named.
-    const cpuFallbacks = [...fallbackStats.names];
-    results.push({ ...t, tokens, nsPerToken: (t.medianMs * 1e6) / tokens, cpuFallbacks });
-    if (cpuFallbacks.length) console.log(`  ${c.name}: ran on the CPU: ${cpuFallbacks.join(', ')}`);
-    console.log(
-      `${t.name}: ${t.medianMs.toPrecision(4)} ms, ${((t.medianMs * 1e6) / tokens).toFixed(1)} ns/token`,
-    );
-  } catch (e) {
-    notRun.push({ name: c.name, why: (e as Error).message });
-    console.log(`${c.name}: failed: ${(e as Error).message}`);
-  }
-}
+const { results, notRun } = await timeOnWebGPU(cases(), deviceTiming(small, { sampleMs: 200, samples: 5 }), {
+  measure: timePerToken,
+  describe: (t) => `${t.name}: ${t.medianMs.toPrecision(4)} ms, ${t.nsPerToken.toFixed(1)} ns/token`,
+});
 
 /** Smallest N from which Lightning-2's forward beats dense causal sdpa at every measured N (null if never). */
 function crossover(): number | null {
@@ -128,15 +95,12 @@ const report = {
   check: { shape: checkShape, passed: checkPassed, rows: check },
   command: `${small ? 'npx tsx bench/gpu.ts' : 'node .gpu/bench-linear.mjs'} ${args.join(' ')}`.trim(),
   machine,
-  timing: 'wall clock; per sample, steps queued back to back then one sync; median of the samples',
+  timing: TIMING_RULE,
   summary,
   results,
   notRun,
 };
-mkdirSync(outDir, { recursive: true });
-const file = path.join(outDir, 'linear-webgpu-bench.json');
-writeFileSync(file, `${JSON.stringify(report, null, 2)}\n`);
-for (const s of notRun) console.log(`not run: ${s.name}: ${s.why}`);
+const file = writeDeviceReport(bench, 'linear-webgpu-bench.json', report);
 const rows = results.map(
   (r) =>
     `${r.name.padEnd(52)} ${r.medianMs.toPrecision(4).padStart(10)} ms ${r.nsPerToken.toFixed(1).padStart(10)} ns/token`,

@@ -9,53 +9,23 @@ $LINEAR_WEBGPU_JSON) exists, prints WebGPU/PyTorch time ratios side by side. Ful
 
     python3 .gpu/torch-linear.py [--small] [--tokens 2048,65536]
 """
-import json
 import os
-import statistics
 import sys
-import time
 
 import torch
 import torch.nn.functional as F
 
-SMALL = '--small' in sys.argv
-OUT = os.environ.get('OUT', '.')
-DEV = 'cuda' if torch.cuda.is_available() else 'cpu'
+# The shared helpers: beside this script in .gpu/, else in the repository's bench/gpu.
+sys.path.append(os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', '..', '..', 'bench', 'gpu'))
+from torch_common import (DEV, OUT, SMALL, WALL_TIMING, begin, report_head, time_cases,  # noqa: E402
+                          webgpu_rows, write_report)
+
 BLOCK = 64
-
-torch.backends.cuda.matmul.allow_tf32 = False
-torch.backends.cudnn.allow_tf32 = False
-torch.set_float32_matmul_precision('highest')
-
 H, D = (2, 16) if SMALL else (8, 64)
 TOKENS = [64, 128, 256, 512] if SMALL else [2048, 4096, 8192, 16384, 32768, 65536, 131072, 262144]
 if '--tokens' in sys.argv:  # e.g. --tokens 2048,65536, as bench/gpu.ts takes it
     TOKENS = [int(t) for t in sys.argv[sys.argv.index('--tokens') + 1].split(',')]
 DENSE_MAX = 512 if SMALL else 32768
-
-
-def sync():
-    if DEV == 'cuda':
-        torch.cuda.synchronize()
-
-
-def median_ms(step, sample_ms, samples):
-    """Median ms per step: warm-up, a calibration step, then samples of back-to-back steps between syncs."""
-    step()
-    sync()
-    t0 = time.perf_counter()
-    step()
-    sync()
-    once = max((time.perf_counter() - t0) * 1e3, 1e-3)
-    steps = max(1, min(10000, round(sample_ms / once)))
-    per_step = []
-    for _ in range(samples):
-        t0 = time.perf_counter()
-        for _ in range(steps):
-            step()
-        sync()
-        per_step.append((time.perf_counter() - t0) * 1e3 / steps)
-    return statistics.median(per_step), steps
 
 
 def alibi_slopes(h):
@@ -150,40 +120,26 @@ def cases():
     return out
 
 
+def token_row(name, n, ms, steps):
+    """A result row with the time per token (the linear family's measure; no flop count)."""
+    return {'name': name, 'tokens': n, 'medianMs': ms, 'nsPerToken': ms * 1e6 / n, 'stepsPerSample': steps}
+
+
 def main():
-    gpu = torch.cuda.get_device_name(0) if DEV == 'cuda' else 'cpu'
-    print(f'torch {torch.__version__} on {gpu}, float32, TF32 off')
+    gpu = begin()
     err = check()
     print(f'chunked loop vs quadratic form (float64, n=200, decays 0, 2^-8, 0.5): max abs error {err:.2e}')
-    rows, failed = [], []
-    for case_name, n, step in cases():
-        try:
-            ms, steps = median_ms(step, *((50.0, 3) if SMALL else (200.0, 5)))
-        except Exception as ex:  # out of memory and the like: reported, the other cases still run
-            failed.append({'name': case_name, 'why': repr(ex)[:300]})
-            print(f'{case_name}: failed: {repr(ex)[:200]}')
-            continue
-        rows.append({'name': case_name, 'tokens': n, 'medianMs': ms, 'nsPerToken': ms * 1e6 / n, 'stepsPerSample': steps})
-        print(f'{case_name}: {ms:.3f} ms, {ms * 1e6 / n:.1f} ns/token')
-    report = {
-        'date': time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime()),
-        'command': ' '.join(['python3 .gpu/torch-linear.py'] + sys.argv[1:]),
-        'device': gpu,
-        'torch': torch.__version__,
-        'settings': 'float32; allow_tf32 False (matmul and cudnn); float32 matmul precision highest',
-        'timing': 'wall clock with a device sync per sample; steps back to back; median of the samples',
+    # Timed by the wall clock up to a sync, after one warm-up step.
+    rows, failed = time_cases(cases(), *((50.0, 3) if SMALL else (200.0, 5)), row=token_row,
+                              line=lambda r: f"{r['name']}: {r['medianMs']:.3f} ms, {r['nsPerToken']:.1f} ns/token",
+                              warmup=1, cuda_events=False)
+    write_report('linear-torch-bench.json', {
+        **report_head('torch-linear.py', gpu, timing=WALL_TIMING),
         'chunkedCheckMaxAbsError': err,
         'results': rows,
         'failed': failed,
-    }
-    os.makedirs(OUT, exist_ok=True)
-    with open(os.path.join(OUT, 'linear-torch-bench.json'), 'w') as f:
-        json.dump(report, f, indent=2)
-    webgpu_path = os.environ.get('LINEAR_WEBGPU_JSON', os.path.join(OUT, 'linear-webgpu-bench.json'))
-    webgpu = {}
-    if os.path.exists(webgpu_path):
-        with open(webgpu_path) as f:
-            webgpu = {r['name']: r for r in json.load(f)['results']}
+    })
+    webgpu = webgpu_rows(os.environ.get('LINEAR_WEBGPU_JSON', os.path.join(OUT, 'linear-webgpu-bench.json'))) or {}
     print(f"\n{'case':44} {'torch ms':>10} {'ns/token':>10} {'WebGPU ms':>10} {'ratio':>7}")
     for r in rows:
         g = webgpu.get(r['name'])

@@ -1,8 +1,8 @@
 // The neighborhood-attention benchmark cases shared by run.ts (CPU and SwiftShader here) and gpu.ts (the lent
 // GPU), in the BenchCase form of gpu-kernels' bench helpers: inputs built once per backend, a step that runs
 // the op and frees what it made.
-import { grad, sdpa, sum, type Tensor, tidy } from '@attnkit/core';
-import { type BenchCase, type Prepared, randomTensor } from '../../gpu-kernels/bench/cases.js';
+import { grad, sdpa, sum, type Tensor } from '@attnkit/core';
+import { type BenchCase, prepared, randomTensor } from '../../gpu-kernels/bench/cases.js';
 import { NEIGHBORHOOD_OPS, neighborhoodAttention } from '../src/index.js';
 
 /** One neighborhood-attention problem: `[batch, ...tokens, heads, headDim]`, one window size for every axis. */
@@ -45,16 +45,15 @@ function qkv(shape: number[], backend: string, seed: number): Tensor[] {
   return [0, 1, 2].map((i) => randomTensor(shape, seed + i, backend));
 }
 
-function prepared(ts: Tensor[], run: (...ts: Tensor[]) => unknown): Prepared {
+/** A problem's shapes and options, for the JSON. */
+function naParams(s: NaShape): Record<string, number> {
   return {
-    step: () => {
-      tidy(() => {
-        run(...ts);
-      });
-    },
-    dispose: () => {
-      for (const t of ts) t.dispose();
-    },
+    batch: s.batch,
+    heads: s.heads,
+    tokens: tokensOf(s),
+    headDim: s.headDim,
+    kernelSize: s.kernelSize,
+    rank: s.tokens.length,
   };
 }
 
@@ -72,14 +71,7 @@ export function naCase(s: NaShape, kernel: NaKernel): BenchCase {
   return {
     name: naName(`${kernel} fwd`, s),
     ops: opsOf(kernel, false),
-    params: {
-      batch: s.batch,
-      heads: s.heads,
-      tokens: tokensOf(s),
-      headDim: s.headDim,
-      kernelSize: s.kernelSize,
-      rank: s.tokens.length,
-    },
+    params: naParams(s),
     flops: 4 * s.batch * s.heads * tokensOf(s) * windowOf(s) * s.headDim,
     flopsRule: '4*B*H*N*prod(k)*d (two products over each window)',
     bytes: 4 * s.batch * s.heads * tokensOf(s) * s.headDim * 4,
@@ -99,14 +91,7 @@ export function naTrainCase(s: NaShape, kernel: NaKernel): BenchCase {
   return {
     name: naName(`${kernel} fwd+bwd`, s),
     ops: opsOf(kernel, true),
-    params: {
-      batch: s.batch,
-      heads: s.heads,
-      tokens: tokensOf(s),
-      headDim: s.headDim,
-      kernelSize: s.kernelSize,
-      rank: s.tokens.length,
-    },
+    params: naParams(s),
     flops: 14 * s.batch * s.heads * tokensOf(s) * windowOf(s) * s.headDim,
     flopsRule: '4*B*H*N*prod(k)*d forward + 10*B*H*N*prod(k)*d backward',
     bytes: 4 * s.batch * s.heads * tokensOf(s) * s.headDim * 7,

@@ -4,23 +4,20 @@
 // k=7, each with dense attention (core's fused sdpa) over the same tokens. `--small` runs tiny shapes (for
 // SwiftShader). Full JSON goes to $OUT/na-webgpu-bench.json (or the folder after `--out`); a table of times,
 // speedups over dense attention and the FLOP bound is printed last.
-import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { type BenchCase, supported } from '../../gpu-kernels/bench/cases.js';
-import { rerunWithVulkanLoader } from '../../gpu-kernels/bench/env.js';
-import { machineInfo } from '../../gpu-kernels/bench/machine.js';
-import { type Timing, table, timeCase } from '../../gpu-kernels/bench/timing.js';
-import { initWebGPU } from '../../gpu-kernels/src/index.js';
+import type { BenchCase } from '../../gpu-kernels/bench/cases.js';
+import {
+  deviceTiming,
+  startDeviceBench,
+  timeOnWebGPU,
+  writeDeviceReport,
+} from '../../gpu-kernels/bench/harness.js';
+import { alignColumns, TIMING_RULE, table, timeCase } from '../../gpu-kernels/bench/timing.js';
 import { setFusedTuning } from '../src/webgpu/tiles.js';
 import { denseCase, flopBound, type NaShape, naCase, naName, naTrainCase } from './cases.js';
 
-const rerun = rerunWithVulkanLoader();
-if (rerun !== null) process.exit(rerun);
-
-const args = process.argv.slice(2);
-const small = args.includes('--small');
-const outArg = args.indexOf('--out');
-const outDir = outArg >= 0 ? args[outArg + 1] : (process.env.OUT ?? '.');
+const bench = await startDeviceBench();
+const { args, small, machine } = bench;
 
 /** The problems: each runs fused, unfused (where it fits) and dense beside. */
 const problems: { shape: NaShape; unfused: boolean; train: boolean }[] = small
@@ -84,34 +81,7 @@ for (const p of problems) {
   if (!CASES.some((c) => c.name === dense.name)) CASES.push(dense);
 }
 
-if (!(await initWebGPU())) {
-  console.error('no WebGPU adapter');
-  process.exit(1);
-}
-const machine = await machineInfo();
-console.log(
-  `adapter: ${machine.adapter?.description} (${machine.adapter?.vendor}); features ${machine.adapter?.features}`,
-);
-const results: Timing[] = [];
-const notRun: { name: string; why: string }[] = [];
-for (const c of CASES) {
-  if (!supported(c, 'webgpu')) {
-    notRun.push({ name: c.name, why: `no webgpu kernel for one of ${c.ops.join(', ')}` });
-    continue;
-  }
-  try {
-    const t = await timeCase(
-      c,
-      'webgpu',
-      small ? { sampleMs: 50, samples: 3 } : { sampleMs: 300, samples: 7 },
-    );
-    results.push(t);
-    console.log(`${t.name}: ${t.medianMs.toPrecision(4)} ms (first ${t.firstMs.toFixed(0)} ms)`);
-  } catch (e) {
-    notRun.push({ name: c.name, why: (e as Error).message });
-    console.log(`${c.name}: failed: ${(e as Error).message}`);
-  }
-}
+const { results, notRun } = await timeOnWebGPU(CASES, deviceTiming(small));
 
 // The fused kernels' tuning (threads per workgroup, rows per staged chunk) swept on the na2d problems, forward,
 // so that one device call also says which setting to keep (the defaults are 64 and 64).
@@ -127,11 +97,7 @@ for (const p of problems.filter((x) => x.shape.tokens.length === 2)) {
     setFusedTuning(t);
     const c = naCase(p.shape, 'fused');
     try {
-      const r = await timeCase(
-        c,
-        'webgpu',
-        small ? { sampleMs: 50, samples: 3 } : { sampleMs: 200, samples: 5 },
-      );
+      const r = await timeCase(c, 'webgpu', deviceTiming(small, { sampleMs: 200, samples: 5 }));
       tuning.push({ ...t, name: c.name, medianMs: r.medianMs });
       console.log(
         `tuning threads ${t.threads} chunk ${t.maxChunk}: ${c.name}: ${r.medianMs.toPrecision(4)} ms`,
@@ -172,16 +138,13 @@ const report = {
     ...args,
   ].join(' '),
   machine,
-  timing: 'wall clock; per sample, steps queued back to back then one sync; median of the samples',
+  timing: TIMING_RULE,
   results,
   speedups,
   tuning,
   notRun,
 };
-mkdirSync(outDir, { recursive: true });
-const file = path.join(outDir, 'na-webgpu-bench.json');
-writeFileSync(file, `${JSON.stringify(report, null, 2)}\n`);
-for (const s of notRun) console.log(`not run: ${s.name}: ${s.why}`);
+const file = writeDeviceReport(bench, 'na-webgpu-bench.json', report);
 const fmt = (x: number | null, digits = 3) => (x === null ? '-' : x.toPrecision(digits));
 const lines = [
   ['problem', 'fused ms', 'unfused ms', 'dense ms', 'x dense', 'FLOP bound', 'x unfused'],
@@ -195,11 +158,10 @@ const lines = [
     fmt(s.fusedOverUnfused),
   ]),
 ];
-const widths = lines[0].map((_, i) => Math.max(...lines.map((l) => l[i].length)));
 console.log(
-  `wrote ${file}\n\nWebGPU (${machine.adapter?.description})\n${table(results, 'TFLOP/s')}\n\n${lines
-    .map((l) => l.map((c, i) => c.padEnd(widths[i])).join('  '))
-    .join('\n')}\n\ntuning (threads, rows per chunk: ms)\n${tuning
+  `wrote ${file}\n\nWebGPU (${machine.adapter?.description})\n${table(results, 'TFLOP/s')}\n\n${alignColumns(
+    lines,
+  )}\n\ntuning (threads, rows per chunk: ms)\n${tuning
     .map((t) => `${t.name}  ${t.threads} ${t.maxChunk}: ${t.medianMs.toPrecision(4)}`)
     .join('\n')}`,
 );

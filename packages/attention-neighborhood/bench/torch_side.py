@@ -8,22 +8,17 @@ to $OUT/na-torch-bench.json.
 
     python3 .gpu/torch-neighborhood.py [--small]
 """
-import json
 import os
-import statistics
 import sys
 import time
 
 import torch
 import torch.nn.functional as F
 
-SMALL = '--small' in sys.argv
-OUT = os.environ.get('OUT', '.')
-DEV = 'cuda' if torch.cuda.is_available() else 'cpu'
-
-torch.backends.cuda.matmul.allow_tf32 = False
-torch.backends.cudnn.allow_tf32 = False
-torch.set_float32_matmul_precision('highest')
+# The shared helpers: beside this script in .gpu/, else in the repository's bench/gpu.
+sys.path.append(os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', '..', '..', 'bench', 'gpu'))
+from torch_common import (DEV, OUT, SMALL, begin, print_rates, print_side_by_side, report_head,  # noqa: E402
+                          time_cases, write_report)
 
 # (batch, heads, tokens per axis, head dim, kernel size, with backward) as in gpu.ts
 PROBLEMS = [
@@ -37,39 +32,6 @@ PROBLEMS = [
     (1, 4, (32768,), 32, 2048, False),
     (1, 4, (16, 32, 32), 32, 7, False),
 ]
-
-
-def sync():
-    if DEV == 'cuda':
-        torch.cuda.synchronize()
-
-
-def median_ms(step, sample_ms, samples):
-    """Median ms per step: warm-up, a calibration step, then samples of back-to-back steps between syncs."""
-    for _ in range(3):
-        step()
-    sync()
-    t0 = time.perf_counter()
-    step()
-    sync()
-    once = max((time.perf_counter() - t0) * 1e3, 1e-3)
-    steps = max(1, min(10000, round(sample_ms / once)))
-    per_step = []
-    for _ in range(samples):
-        if DEV == 'cuda':
-            start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
-            start.record()
-            for _ in range(steps):
-                step()
-            end.record()
-            torch.cuda.synchronize()
-            per_step.append(start.elapsed_time(end) / steps)
-        else:
-            t0 = time.perf_counter()
-            for _ in range(steps):
-                step()
-            per_step.append((time.perf_counter() - t0) * 1e3 / steps)
-    return statistics.median(per_step), steps
 
 
 def na_mask_mod(tokens, k):
@@ -149,61 +111,26 @@ def cases():
     return out
 
 
-def side_by_side(torch_rows, webgpu_path):
-    """Lines of a table: case, WebGPU ms, PyTorch ms, WebGPU/PyTorch time ratio (fused and unfused vs flex)."""
-    with open(webgpu_path) as f:
-        w = json.load(f)
-    webgpu = {r['name']: r for r in w['results']}
-    lines = [f"{'case':48} {'WebGPU ms':>10} {'torch ms':>10} {'ratio':>7}"]
-    for r in torch_rows:
-        ours = [r['name']] if r['name'].startswith('dense') else [
-            r['name'].replace('flex', 'fused'), r['name'].replace('flex', 'unfused')]
-        for o in ours:
-            g = webgpu.get(o)
-            if g is None:
-                continue
-            lines.append(f"{o + ' / torch':48} {g['medianMs']:10.3f} {r['medianMs']:10.3f} "
-                         f"{g['medianMs'] / r['medianMs']:7.2f}")
-    return lines
+def fused_and_unfused(name):
+    """The WebGPU rows a PyTorch row is compared with: dense with dense, flex with fused and unfused."""
+    ours = [name] if name.startswith('dense') else [name.replace('flex', 'fused'), name.replace('flex', 'unfused')]
+    return [(o + ' / torch', o) for o in ours]
 
 
 def main():
-    gpu = torch.cuda.get_device_name(0) if DEV == 'cuda' else 'cpu'
-    print(f'torch {torch.__version__} on {gpu}, float32, TF32 off')
-    rows, failed = [], []
+    gpu = begin()
     t0 = time.time()
-    for case_name, flops, step in cases():
-        try:
-            ms, steps = median_ms(step, *((50.0, 3) if SMALL else (300.0, 7)))
-        except Exception as ex:  # an out-of-memory or unsupported case is reported, the others still run
-            failed.append({'name': case_name, 'why': repr(ex)[:300]})
-            print(f'{case_name}: failed: {repr(ex)[:200]}')
-            continue
-        rows.append({'name': case_name, 'medianMs': ms, 'stepsPerSample': steps, 'flops': flops,
-                     'gflops': flops / ms / 1e6})
-        print(f'{case_name}: {ms:.3f} ms')
-    report = {
-        'date': time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime()),
-        'command': 'python3 .gpu/torch-neighborhood.py' + (' --small' if SMALL else ''),
-        'device': gpu,
-        'torch': torch.__version__,
-        'settings': 'float32; allow_tf32 False (matmul and cudnn); float32 matmul precision highest; '
-                    'flex_attention torch.compile\'d with the NA block mask',
-        'timing': 'CUDA events; per sample, steps back to back; median of the samples',
+    rows, failed = time_cases(cases(), *((50.0, 3) if SMALL else (300.0, 7)))
+    write_report('na-torch-bench.json', {
+        **report_head('torch-neighborhood.py', gpu,
+                      settings="flex_attention torch.compile'd with the NA block mask"),
         'seconds': round(time.time() - t0, 1),
         'results': rows,
         'failed': failed,
-    }
-    os.makedirs(OUT, exist_ok=True)
-    with open(os.path.join(OUT, 'na-torch-bench.json'), 'w') as f:
-        json.dump(report, f, indent=2)
-    print(f"\nPyTorch ({gpu})\n{'case':48} {'median ms':>10} {'TFLOP/s':>8}")
-    for r in rows:
-        print(f"{r['name']:48} {r['medianMs']:10.3f} {r['gflops'] / 1e3:8.3f}")
-    webgpu_path = os.path.join(OUT, 'na-webgpu-bench.json')
-    if os.path.exists(webgpu_path):
-        print('\nside by side (ratio = WebGPU time / PyTorch time; the issue asks <= 0.5 for fused na2d)')
-        print('\n'.join(side_by_side(rows, webgpu_path)))
+    })
+    print_rates(gpu, rows, width=48)
+    print_side_by_side(rows, os.path.join(OUT, 'na-webgpu-bench.json'),
+                       note='; the issue asks <= 0.5 for fused na2d', width=48, pairs=fused_and_unfused)
 
 
 if __name__ == '__main__':

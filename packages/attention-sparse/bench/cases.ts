@@ -1,8 +1,13 @@
 // Benchmark cases of the block-sparse engine, shared by `run.ts` (CPU and SwiftShader here) and `gpu.ts` (the
 // lent GPU). The timing helpers and the dense fused-attention cases come from gpu-kernels' benchmark.
-import { grad, sum, type Tensor, tidy } from '@attnkit/core';
-import type { BenchCase } from '../../gpu-kernels/bench/cases.js';
-import { randomTensor } from '../../gpu-kernels/bench/cases.js';
+import { grad, sum, type Tensor } from '@attnkit/core';
+import {
+  type BenchCase,
+  mulberry32,
+  type Prepared,
+  prepared,
+  randomTensor,
+} from '../../gpu-kernels/bench/cases.js';
 import { type BlockLayout, blockSparseAttention, layoutFromBlockLists } from '../src/engine/index.js';
 import { type KernelVariant, setKernelVariant } from '../src/webgpu/index.js';
 
@@ -13,18 +18,6 @@ export interface SparseShape {
   tokens: number;
   headDim: number;
   block: number;
-}
-
-/** A seeded generator of 32-bit integers (mulberry32), so that every run and side builds the same patterns. */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return (t ^ (t >>> 14)) >>> 0;
-  };
 }
 
 /**
@@ -74,20 +67,17 @@ function prepareSparse(
   pattern: number[][][],
   backend: string,
   run: (q: Tensor, k: Tensor, v: Tensor, layout: BlockLayout) => unknown,
-) {
+): Prepared {
   const shape = [s.batch, s.tokens, s.heads, s.headDim];
   const ts = [0, 1, 2].map((i) => randomTensor(shape, 40 + i, backend));
   const cpuLayout = patternLayout(pattern, s.block);
   // The layout lives on the benchmark's backend, so steps time the attention only.
   const layout = { ...cpuLayout, kvBlocks: cpuLayout.kvBlocks.to(backend) };
+  const p = prepared(ts, (q, k, v) => run(q, k, v, layout));
   return {
-    step: () => {
-      tidy(() => {
-        run(ts[0], ts[1], ts[2], layout);
-      });
-    },
+    step: p.step,
     dispose: () => {
-      for (const t of ts) t.dispose();
+      p.dispose();
       layout.kvBlocks.dispose();
       cpuLayout.kvBlocks.dispose();
     },

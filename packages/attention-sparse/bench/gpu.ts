@@ -7,24 +7,21 @@
 //
 //   npx tsx bench/gpu.ts --small --out /tmp/sp-gpu      (here, SwiftShader)
 //   bash .gpu/remote sh -c 'node .gpu/bench-sparse.mjs && python3 .gpu/torch-sparse.py'   (device)
-import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { type BenchCase, sdpaCase, sdpaTrainCase, supported } from '../../gpu-kernels/bench/cases.js';
-import { rerunWithVulkanLoader } from '../../gpu-kernels/bench/env.js';
-import { machineInfo } from '../../gpu-kernels/bench/machine.js';
-import { type Timing, table, timeCase } from '../../gpu-kernels/bench/timing.js';
-// gpu-kernels from source, as its bench helpers (machine.ts) import it: one copy of the backend and device.
-import { initWebGPU } from '../../gpu-kernels/src/index.js';
+import { type BenchCase, sdpaCase, sdpaTrainCase } from '../../gpu-kernels/bench/cases.js';
+import {
+  deviceTiming,
+  startDeviceBench,
+  timeOnWebGPU,
+  writeDeviceReport,
+  writeReport,
+} from '../../gpu-kernels/bench/harness.js';
+import { deriveBackward, TIMING_RULE, table } from '../../gpu-kernels/bench/timing.js';
 import '../src/webgpu/index.js';
 import { patternDensity, randomBlockPattern, sparseCase, sparseTrainCase } from './cases.js';
 
-const rerun = rerunWithVulkanLoader();
-if (rerun !== null) process.exit(rerun);
-
-const args = process.argv.slice(2);
-const small = args.includes('--small');
-const outArg = args.indexOf('--out');
-const outDir = outArg >= 0 ? args[outArg + 1] : (process.env.OUT ?? '.');
+const bench = await startDeviceBench();
+const { small, outDir, machine } = bench;
 
 const s = small
   ? { batch: 1, heads: 2, tokens: 512, headDim: 32, block: 64 }
@@ -48,56 +45,15 @@ const CASES: BenchCase[] = [
   ]),
 ];
 
-mkdirSync(outDir, { recursive: true });
-writeFileSync(
+writeReport(
   path.join(outDir, 'sparse-patterns.json'),
-  `${JSON.stringify({ ...s, rule: 'per head; query block qb lists the key blocks pattern[h][qb]', patterns })}\n`,
+  { ...s, rule: 'per head; query block qb lists the key blocks pattern[h][qb]', patterns },
+  0,
 );
 
-if (!(await initWebGPU())) {
-  console.error('no WebGPU adapter');
-  process.exit(1);
-}
-const machine = await machineInfo();
-console.log(
-  `adapter: ${machine.adapter?.description} (${machine.adapter?.vendor}); features ${machine.adapter?.features}`,
-);
-const results: Timing[] = [];
-const notRun: { name: string; why: string }[] = [];
-for (const c of CASES) {
-  if (!supported(c, 'webgpu')) {
-    notRun.push({ name: c.name, why: `no webgpu kernel for one of ${c.ops.join(', ')}` });
-    continue;
-  }
-  try {
-    const t = await timeCase(
-      c,
-      'webgpu',
-      small ? { sampleMs: 50, samples: 3 } : { sampleMs: 300, samples: 7 },
-    );
-    results.push(t);
-    console.log(`${t.name}: ${t.medianMs.toPrecision(4)} ms (first ${t.firstMs.toFixed(0)} ms)`);
-  } catch (e) {
-    notRun.push({ name: c.name, why: (e as Error).message });
-    console.log(`${c.name}: failed: ${(e as Error).message}`);
-  }
-}
-
+const { results, notRun } = await timeOnWebGPU(CASES, deviceTiming(small));
 // The backward alone: each fwd+bwd case less its forward case.
-const derived = results.flatMap((t) => {
-  if (!t.name.includes(' fwd+bwd')) return [];
-  const fwd = results.find((f) => f.name === t.name.replace('fwd+bwd', 'fwd'));
-  if (!fwd) return [];
-  const ms = t.medianMs - fwd.medianMs;
-  return [
-    {
-      name: t.name.replace('fwd+bwd', 'bwd'),
-      backend: 'webgpu',
-      medianMs: ms,
-      gflops: (t.flops * 10) / 14 / ms / 1e6,
-    },
-  ];
-});
+const derived = deriveBackward(results);
 const all = [...results, ...derived];
 // Speedup of each sparse case over dense attention of the same kind (fwd, fwd+bwd, bwd).
 const speedups = all.flatMap((r) => {
@@ -113,7 +69,7 @@ const report = {
   date: new Date().toISOString(),
   command: `node .gpu/bench-sparse.mjs${small ? ' --small' : ''}`,
   machine,
-  timing: 'wall clock; per sample, steps queued back to back then one sync; median of the samples',
+  timing: TIMING_RULE,
   shape: s,
   patterns: patterns.map((p) => ({ target: p.target, density: p.density })),
   results,
@@ -121,9 +77,7 @@ const report = {
   speedups,
   notRun,
 };
-const file = path.join(outDir, 'sparse-webgpu-bench.json');
-writeFileSync(file, `${JSON.stringify(report, null, 2)}\n`);
-for (const x of notRun) console.log(`not run: ${x.name}: ${x.why}`);
+const file = writeDeviceReport(bench, 'sparse-webgpu-bench.json', report);
 const lines = speedups.map((x) => `${x.name.padEnd(48)} ${x.speedup.toFixed(2)}x over dense`);
 console.log(
   `wrote ${file}\n\nWebGPU (${machine.adapter?.description})\n${table(all, 'TFLOP/s')}\n\n${lines.join('\n')}`,

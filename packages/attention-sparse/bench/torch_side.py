@@ -10,53 +10,15 @@ and 1001), so the patterns are identical either way.
 """
 import json
 import os
-import statistics
 import sys
-import time
 
 import torch
 import torch.nn.functional as F
 
-SMALL = '--small' in sys.argv
-OUT = os.environ.get('OUT', '.')
-DEV = 'cuda' if torch.cuda.is_available() else 'cpu'
-
-torch.backends.cuda.matmul.allow_tf32 = False
-torch.backends.cudnn.allow_tf32 = False
-torch.set_float32_matmul_precision('highest')
-
-
-def sync():
-    if DEV == 'cuda':
-        torch.cuda.synchronize()
-
-
-def median_ms(step, sample_ms=300.0, samples=7):
-    """Median ms per step: warm-up, a calibration step, then samples of back-to-back steps between syncs."""
-    for _ in range(3):
-        step()
-    sync()
-    t0 = time.perf_counter()
-    step()
-    sync()
-    once = max((time.perf_counter() - t0) * 1e3, 1e-3)
-    steps = max(1, min(10000, round(sample_ms / once)))
-    per_step = []
-    for _ in range(samples):
-        if DEV == 'cuda':
-            start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
-            start.record()
-            for _ in range(steps):
-                step()
-            end.record()
-            torch.cuda.synchronize()
-            per_step.append(start.elapsed_time(end) / steps)
-        else:
-            t0 = time.perf_counter()
-            for _ in range(steps):
-                step()
-            per_step.append((time.perf_counter() - t0) * 1e3 / steps)
-    return statistics.median(per_step), steps
+# The shared helpers: beside this script in .gpu/, else in the repository's bench/gpu.
+sys.path.append(os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', '..', '..', 'bench', 'gpu'))
+from torch_common import (DEV, OUT, SMALL, begin, derive_backward, print_rates,  # noqa: E402
+                          print_side_by_side, report_head, time_cases, write_report)
 
 
 def mulberry32(seed):
@@ -167,76 +129,23 @@ def cases(s):
     return out
 
 
-def derive_backward(rows):
-    by_name = {r['name']: r for r in rows}
-    derived = []
-    for r in rows:
-        if ' fwd+bwd ' not in r['name']:
-            continue
-        fwd = by_name.get(r['name'].replace('fwd+bwd', 'fwd'))
-        if fwd is None:
-            continue
-        ms = r['medianMs'] - fwd['medianMs']
-        derived.append({'name': r['name'].replace('fwd+bwd', 'bwd'), 'medianMs': ms,
-                        'gflops': r['flops'] * 10 / 14 / ms / 1e6})
-    return derived
-
-
-def side_by_side(torch_rows, webgpu_path):
-    with open(webgpu_path) as f:
-        w = json.load(f)
-    webgpu = {r['name']: r for r in w['results'] + w['derived']['rows']}
-    lines = [f"{'case (torch: flex for sparse, SDPA for dense)':48} {'WebGPU ms':>10} {'torch ms':>10} {'ratio':>7}"]
-    for r in torch_rows:
-        g = webgpu.get(r['name'])
-        if g is None:
-            lines.append(f"{r['name']:48} {'-':>10} {r['medianMs']:10.3f} {'-':>7}")
-        else:
-            lines.append(f"{r['name']:48} {g['medianMs']:10.3f} {r['medianMs']:10.3f} "
-                         f"{g['medianMs'] / r['medianMs']:7.2f}")
-    return lines
-
-
 def main():
-    gpu = torch.cuda.get_device_name(0) if DEV == 'cuda' else 'cpu'
-    print(f'torch {torch.__version__} on {gpu}, float32, TF32 off')
+    gpu = begin()
     s, source = load_setup()
     print(f'patterns {source}')
-    rows, failed = [], []
-    for name, flops, step in cases(s):
-        try:
-            ms, steps = median_ms(step, *((50.0, 3) if SMALL else (300.0, 7)))
-        except Exception as ex:  # a failing case is reported, the others still run
-            failed.append({'name': name, 'why': repr(ex)[:300]})
-            print(f'{name}: failed: {repr(ex)[:200]}')
-            continue
-        rows.append({'name': name, 'medianMs': ms, 'stepsPerSample': steps, 'flops': flops,
-                     'gflops': flops / ms / 1e6})
-        print(f'{name}: {ms:.3f} ms')
+    rows, failed = time_cases(cases(s), *((50.0, 3) if SMALL else (300.0, 7)))
     derived = derive_backward(rows)
-    report = {
-        'date': time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime()),
-        'command': 'python3 .gpu/torch-sparse.py' + (' --small' if SMALL else ''),
-        'device': gpu,
-        'torch': torch.__version__,
-        'settings': 'float32; allow_tf32 False; float32 matmul precision highest; flex_attention compiled, '
-                    'BLOCK_SIZE = the pattern block',
-        'timing': 'CUDA events; per sample, steps back to back; median of the samples',
+    write_report('sparse-torch-bench.json', {
+        **report_head('torch-sparse.py', gpu,
+                      settings='flex_attention compiled, BLOCK_SIZE = the pattern block'),
         'patterns': source,
         'results': rows,
         'derived': derived,
         'failed': failed,
-    }
-    os.makedirs(OUT, exist_ok=True)
-    with open(os.path.join(OUT, 'sparse-torch-bench.json'), 'w') as f:
-        json.dump(report, f, indent=2)
-    print(f"\nPyTorch ({gpu})\n{'case':48} {'median ms':>10} {'TFLOP/s':>8}")
-    for r in rows + derived:
-        print(f"{r['name']:48} {r['medianMs']:10.3f} {r['gflops'] / 1e3:8.3f}")
-    webgpu_path = os.path.join(OUT, 'sparse-webgpu-bench.json')
-    if os.path.exists(webgpu_path):
-        print('\nside by side (ratio = WebGPU time / PyTorch time)')
-        print('\n'.join(side_by_side(rows + derived, webgpu_path)))
+    })
+    print_rates(gpu, rows + derived, width=48)
+    print_side_by_side(rows + derived, os.path.join(OUT, 'sparse-webgpu-bench.json'), width=48,
+                       header='case (torch: flex for sparse, SDPA for dense)')
 
 
 if __name__ == '__main__':

@@ -42,18 +42,27 @@ export interface BenchCase {
   prepare: (backend: string) => Prepared;
 }
 
-/** Deterministic values in [-1, 1) (mulberry32), as a float32 tensor of `shape` on `backend`. */
-export function randomTensor(shape: number[], seed: number, backend: string): Tensor {
-  const n = shape.reduce((a, b) => a * b, 1);
-  const v = new Float32Array(n);
+/**
+ * A seeded generator of 32-bit unsigned integers (mulberry32): the benchmarks' inputs and patterns are the same
+ * on every run (and the PyTorch sides rebuild them with the same generator).
+ */
+export function mulberry32(seed: number): () => number {
   let a = seed >>> 0;
-  for (let i = 0; i < n; i++) {
+  return () => {
     a = (a + 0x6d2b79f5) >>> 0;
     let t = a;
     t = Math.imul(t ^ (t >>> 15), t | 1);
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    v[i] = -1 + (2 * ((t ^ (t >>> 14)) >>> 0)) / 4294967296;
-  }
+    return (t ^ (t >>> 14)) >>> 0;
+  };
+}
+
+/** Deterministic values in [-1, 1) (mulberry32), as a float32 tensor of `shape` on `backend`. */
+export function randomTensor(shape: number[], seed: number, backend: string): Tensor {
+  const n = shape.reduce((a, b) => a * b, 1);
+  const v = new Float32Array(n);
+  const next = mulberry32(seed);
+  for (let i = 0; i < n; i++) v[i] = -1 + (2 * next()) / 4294967296;
   return tensor(v, { shape, backend });
 }
 
@@ -72,7 +81,8 @@ function inputs(shapes: number[][], backend: string, seed: number): Tensor[] {
   return shapes.map((s, i) => randomTensor(s, seed + i, backend));
 }
 
-function prepared(ts: Tensor[], run: (...ts: Tensor[]) => unknown): Prepared {
+/** A case's step over the inputs `ts` (what `run` makes is freed each step) and the disposal of `ts`. */
+export function prepared(ts: Tensor[], run: (...ts: Tensor[]) => unknown): Prepared {
   return {
     step: () => {
       tidy(() => {

@@ -40,6 +40,10 @@ export interface Timing {
   bytes: number;
 }
 
+/** How every benchmark's timings were taken, for its JSON. */
+export const TIMING_RULE =
+  'wall clock; per sample, steps queued back to back then one sync; median of the samples';
+
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
   const m = s.length >> 1;
@@ -98,6 +102,40 @@ export function table(
     ['case', 'backend', 'median ms', unit],
     ...rows.map((r) => [r.name, r.backend, r.medianMs.toPrecision(4), (r.gflops * scale).toPrecision(4)]),
   ];
+  return alignColumns(cells);
+}
+
+/** Rows of cells as text columns, each as wide as its widest cell, two spaces apart. */
+export function alignColumns(cells: string[][]): string {
   const widths = cells[0].map((_, i) => Math.max(...cells.map((row) => row[i].length)));
   return cells.map((row) => row.map((cell, i) => cell.padEnd(widths[i])).join('  ')).join('\n');
+}
+
+/** A timing derived from two others. */
+export interface DerivedTiming {
+  name: string;
+  backend: string;
+  medianMs: number;
+  gflops: number;
+}
+
+/**
+ * The backward alone: each ` fwd+bwd` timing less the forward timing of the same name, with 10/14 of its flops
+ * (a forward is 4 flops per query-key pair and head dimension, a backward 10).
+ */
+export function deriveBackward(results: Timing[]): DerivedTiming[] {
+  return results.flatMap((t) => {
+    if (!t.name.includes(' fwd+bwd')) return [];
+    const fwd = results.find((f) => f.name === t.name.replace('fwd+bwd', 'fwd'));
+    if (!fwd) return [];
+    const ms = t.medianMs - fwd.medianMs;
+    return [
+      {
+        name: t.name.replace('fwd+bwd', 'bwd'),
+        backend: t.backend,
+        medianMs: ms,
+        gflops: (t.flops * 10) / 14 / ms / 1e6,
+      },
+    ];
+  });
 }
