@@ -12,7 +12,11 @@ const TOL = { atol: 1e-10, rtol: 1e-9 };
 
 describe('LocalLinearAttention layer', () => {
   it('has q_proj/k_proj/v_proj/o_proj without bias and equals the functional form per head', () => {
-    const layer = new LocalLinearAttention(8, 2, { dtype: 'float64', backend: 'cpu', attention: { lambda: 3 } });
+    const layer = new LocalLinearAttention(8, 2, {
+      dtype: 'float64',
+      backend: 'cpu',
+      attention: { lambda: 3 },
+    });
     expect([...layer.stateDict().keys()].sort()).toEqual(
       ['k_proj.weight', 'o_proj.weight', 'q_proj.weight', 'v_proj.weight'].sort(),
     );
