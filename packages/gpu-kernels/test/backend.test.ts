@@ -1,5 +1,5 @@
 import * as core from '@attnkit/core';
-import { BackendError, type Tensor, tensor } from '@attnkit/core';
+import { type Tensor, tensor } from '@attnkit/core';
 import { describe, expect, it } from 'vitest';
 import {
   getWebGPUDevice,
