@@ -50,170 +50,147 @@ function adaptiveSpanFn(axis: string, len: number, out: number): string {
 }`;
 }
 
-// Average pooling: one thread per output, summing its clipped window.
-registerKernel<AvgPool2dAttrs>({
-  op: 'avgPool2d',
-  backend: 'webgpu',
-  run: ([x], a) => {
-    const op = 'avgPool2d';
-    checkFloat(op, x);
-    const { t, h } = output(op, 'float32', a.yShape);
-    if (t.size === 0) return [t];
-    const [, , H, W] = a.xShape;
-    const [, , OH, OW] = a.yShape;
-    elementKernel(
-      op,
-      `${shapeKey(a)}|${a.kernel}|${a.stride}|${a.padding}|${a.countIncludePad}|${a.divisor}|${x.offset}`,
-      t.size,
-      [
-        { name: 'X', ty: 'f32', buf: bufferOf(op, x) },
-        { name: 'Y', ty: 'f32', buf: h.buffer, write: true },
-      ],
-      `${splitIndex(OH, OW)}
-  let hs = avg_h(i32(oy));
-  let ws = avg_w(i32(ox));
+/**
+ * An average over windows, as WGSL: `span` names the window functions (`<span>_h(o)`, `<span>_w(o)`, defined in
+ * `helpers`, giving `[start, end)` in `.x`, `.y`), `divisor` divides the sum over the window `hs` x `ws`, and
+ * `covering` defines `y0, y1, x0, x1`: the outputs (end exclusive) whose windows may cover input `(i, j)`.
+ */
+interface AvgWindows {
+  /** What the WGSL bakes in besides the shapes and offsets. */
+  key: string;
+  span: 'avg' | 'ad';
+  helpers: string;
+  divisor: string;
+  covering: string;
+}
+
+/** Average-pool forward: one thread per output, summing its clipped window. */
+function avgForward(op: string, x: Tensor, a: PoolShapes, w: AvgWindows): Tensor[] {
+  checkFloat(op, x);
+  const { t, h } = output(op, 'float32', a.yShape);
+  if (t.size === 0) return [t];
+  const [, , H, W] = a.xShape;
+  const [, , OH, OW] = a.yShape;
+  elementKernel(
+    op,
+    `${shapeKey(a)}|${w.key}|${x.offset}`,
+    t.size,
+    [
+      { name: 'X', ty: 'f32', buf: bufferOf(op, x) },
+      { name: 'Y', ty: 'f32', buf: h.buffer, write: true },
+    ],
+    `${splitIndex(OH, OW)}
+  let hs = ${w.span}_h(i32(oy));
+  let ws = ${w.span}_w(i32(ox));
   let base = ${x.offset}u + plane * ${H * W}u;
   var acc = 0.0;
   for (var i = hs.x; i < hs.y; i++) {
     for (var j = ws.x; j < ws.y; j++) { acc += X[base + u32(i * ${W} + j)]; }
   }
-  Y[e] = acc / ${avgDivisor(a)};`,
-      `${avgSpanFn('h', H, a.kernel[0], a.stride[0], a.padding[0])}
-${avgSpanFn('w', W, a.kernel[1], a.stride[1], a.padding[1])}`,
-    );
-    return [t];
-  },
-});
+  Y[e] = acc / ${w.divisor};`,
+    w.helpers,
+  );
+  return [t];
+}
 
-// The average pool's gradient, gathered: one thread per input element sums g / divisor over the outputs whose
-// window covers it, the outputs oy with oy * s - p <= i < oy * s - p + k (no atomics needed).
-registerKernel<AvgPool2dAttrs>({
-  op: 'avgPool2dGrad',
-  backend: 'webgpu',
-  run: ([g], a) => {
-    const op = 'avgPool2dGrad';
-    checkFloat(op, g);
-    const { t, h } = output(op, 'float32', a.xShape);
-    if (t.size === 0) return [t];
-    const [, , H, W] = a.xShape;
-    const [, , OH, OW] = a.yShape;
-    const [kh, kw] = a.kernel;
-    const [sh, sw] = a.stride;
-    const [ph, pw] = a.padding;
-    elementKernel(
-      op,
-      `${shapeKey(a)}|${a.kernel}|${a.stride}|${a.padding}|${a.countIncludePad}|${a.divisor}|${g.offset}`,
-      t.size,
-      [
-        { name: 'G', ty: 'f32', buf: bufferOf(op, g) },
-        { name: 'DX', ty: 'f32', buf: h.buffer, write: true },
-      ],
-      `${splitIndex(H, W, 'iy', 'ix')}
+/**
+ * Average-pool gradient, gathered: one thread per input element sums `g / divisor` over the outputs whose window
+ * covers it (each candidate checked against its window), so no atomics are needed.
+ */
+function avgGrad(op: string, g: Tensor, a: PoolShapes, w: AvgWindows): Tensor[] {
+  checkFloat(op, g);
+  const { t, h } = output(op, 'float32', a.xShape);
+  if (t.size === 0) return [t];
+  const [, , H, W] = a.xShape;
+  const [, , OH, OW] = a.yShape;
+  elementKernel(
+    op,
+    `${shapeKey(a)}|${w.key}|${g.offset}`,
+    t.size,
+    [
+      { name: 'G', ty: 'f32', buf: bufferOf(op, g) },
+      { name: 'DX', ty: 'f32', buf: h.buffer, write: true },
+    ],
+    `${splitIndex(H, W, 'iy', 'ix')}
   let i = i32(iy);
   let j = i32(ix);
-  // Outputs o with o * s - p <= i < o * s - p + k: o in [ceil((i + p - k + 1) / s), floor((i + p) / s)]
-  // (the ceiling of a possibly negative numerator, shifted by a multiple of s to stay non-negative).
-  let y0 = max((i + ${ph - kh + sh + sh * (kh + 1)}) / ${sh} - ${kh + 1}, 0);
-  let y1 = min((i + ${ph}) / ${sh}, ${OH - 1});
-  let x0 = max((j + ${pw - kw + sw + sw * (kw + 1)}) / ${sw} - ${kw + 1}, 0);
-  let x1 = min((j + ${pw}) / ${sw}, ${OW - 1});
-  let base = ${g.offset}u + plane * ${OH * OW}u;
-  var acc = 0.0;
-  for (var oy = y0; oy <= y1; oy++) {
-    let hs = avg_h(oy);
-    if (i < hs.x || i >= hs.y) { continue; }
-    for (var ox = x0; ox <= x1; ox++) {
-      let ws = avg_w(ox);
-      if (j < ws.x || j >= ws.y) { continue; }
-      acc += G[base + u32(oy * ${OW} + ox)] / ${avgDivisor(a)};
-    }
-  }
-  DX[e] = acc;`,
-      `${avgSpanFn('h', H, kh, sh, ph)}
-${avgSpanFn('w', W, kw, sw, pw)}`,
-    );
-    return [t];
-  },
-});
-
-registerKernel<PoolShapes>({
-  op: 'adaptiveAvgPool2d',
-  backend: 'webgpu',
-  run: ([x], a) => {
-    const op = 'adaptiveAvgPool2d';
-    checkFloat(op, x);
-    const { t, h } = output(op, 'float32', a.yShape);
-    if (t.size === 0) return [t];
-    const [, , H, W] = a.xShape;
-    const [, , OH, OW] = a.yShape;
-    elementKernel(
-      op,
-      `${shapeKey(a)}|${x.offset}`,
-      t.size,
-      [
-        { name: 'X', ty: 'f32', buf: bufferOf(op, x) },
-        { name: 'Y', ty: 'f32', buf: h.buffer, write: true },
-      ],
-      `${splitIndex(OH, OW)}
-  let hs = ad_h(i32(oy));
-  let ws = ad_w(i32(ox));
-  let base = ${x.offset}u + plane * ${H * W}u;
-  var acc = 0.0;
-  for (var i = hs.x; i < hs.y; i++) {
-    for (var j = ws.x; j < ws.y; j++) { acc += X[base + u32(i * ${W} + j)]; }
-  }
-  Y[e] = acc / f32((hs.y - hs.x) * (ws.y - ws.x));`,
-      `${adaptiveSpanFn('h', H, OH)}
-${adaptiveSpanFn('w', W, OW)}`,
-    );
-    return [t];
-  },
-});
-
-// Gathered like avgPool2dGrad: the windows covering input row i are those of outputs
-// floor(i * OH / H) .. ceil((i + 1) * OH / H) - 1 (each checked against its window).
-registerKernel<PoolShapes>({
-  op: 'adaptiveAvgPool2dGrad',
-  backend: 'webgpu',
-  run: ([g], a) => {
-    const op = 'adaptiveAvgPool2dGrad';
-    checkFloat(op, g);
-    const { t, h } = output(op, 'float32', a.xShape);
-    if (t.size === 0) return [t];
-    const [, , H, W] = a.xShape;
-    const [, , OH, OW] = a.yShape;
-    elementKernel(
-      op,
-      `${shapeKey(a)}|${g.offset}`,
-      t.size,
-      [
-        { name: 'G', ty: 'f32', buf: bufferOf(op, g) },
-        { name: 'DX', ty: 'f32', buf: h.buffer, write: true },
-      ],
-      `${splitIndex(H, W, 'iy', 'ix')}
-  let i = i32(iy);
-  let j = i32(ix);
-  let y0 = (i * ${OH}) / ${H};
-  let y1 = min(((i + 1) * ${OH} + ${H - 1}) / ${H}, ${OH});
-  let x0 = (j * ${OW}) / ${W};
-  let x1 = min(((j + 1) * ${OW} + ${W - 1}) / ${W}, ${OW});
+  ${w.covering}
   let base = ${g.offset}u + plane * ${OH * OW}u;
   var acc = 0.0;
   for (var oy = y0; oy < y1; oy++) {
-    let hs = ad_h(oy);
+    let hs = ${w.span}_h(oy);
     if (i < hs.x || i >= hs.y) { continue; }
     for (var ox = x0; ox < x1; ox++) {
-      let ws = ad_w(ox);
+      let ws = ${w.span}_w(ox);
       if (j < ws.x || j >= ws.y) { continue; }
-      acc += G[base + u32(oy * ${OW} + ox)] / f32((hs.y - hs.x) * (ws.y - ws.x));
+      acc += G[base + u32(oy * ${OW} + ox)] / ${w.divisor};
     }
   }
   DX[e] = acc;`,
-      `${adaptiveSpanFn('h', H, OH)}
-${adaptiveSpanFn('w', W, OW)}`,
-    );
-    return [t];
-  },
+    w.helpers,
+  );
+  return [t];
+}
+
+/** torch's average pool: windows `k` by stride `s` from `-p`, clipped to the input. */
+function avgWindows(a: AvgPool2dAttrs): AvgWindows {
+  const [H, W] = a.xShape.slice(2);
+  const [, , OH, OW] = a.yShape;
+  const [kh, kw] = a.kernel;
+  const [sh, sw] = a.stride;
+  const [ph, pw] = a.padding;
+  return {
+    key: `${a.kernel}|${a.stride}|${a.padding}|${a.countIncludePad}|${a.divisor}`,
+    span: 'avg',
+    helpers: `${avgSpanFn('h', H, kh, sh, ph)}\n${avgSpanFn('w', W, kw, sw, pw)}`,
+    divisor: avgDivisor(a),
+    // Outputs o with o * s - p <= i < o * s - p + k: o in [ceil((i + p - k + 1) / s), floor((i + p) / s)]
+    // (the ceiling of a possibly negative numerator, shifted by a multiple of s to stay non-negative).
+    covering: `let y0 = max((i + ${ph - kh + sh + sh * (kh + 1)}) / ${sh} - ${kh + 1}, 0);
+  let y1 = min((i + ${ph}) / ${sh} + 1, ${OH});
+  let x0 = max((j + ${pw - kw + sw + sw * (kw + 1)}) / ${sw} - ${kw + 1}, 0);
+  let x1 = min((j + ${pw}) / ${sw} + 1, ${OW});`,
+  };
+}
+
+/**
+ * torch's adaptive average pool: output `o` averages `[floor(o * len / out), ceil((o + 1) * len / out))`; the
+ * windows covering input row `i` are those of outputs `floor(i * OH / H) .. ceil((i + 1) * OH / H) - 1`.
+ */
+function adaptiveWindows(a: PoolShapes): AvgWindows {
+  const [, , H, W] = a.xShape;
+  const [, , OH, OW] = a.yShape;
+  return {
+    key: 'adaptive',
+    span: 'ad',
+    helpers: `${adaptiveSpanFn('h', H, OH)}\n${adaptiveSpanFn('w', W, OW)}`,
+    divisor: 'f32((hs.y - hs.x) * (ws.y - ws.x))',
+    covering: `let y0 = (i * ${OH}) / ${H};
+  let y1 = min(((i + 1) * ${OH} + ${H - 1}) / ${H}, ${OH});
+  let x0 = (j * ${OW}) / ${W};
+  let x1 = min(((j + 1) * ${OW} + ${W - 1}) / ${W}, ${OW});`,
+  };
+}
+
+registerKernel<AvgPool2dAttrs>({
+  op: 'avgPool2d',
+  backend: 'webgpu',
+  run: ([x], a) => avgForward('avgPool2d', x, a, avgWindows(a)),
+});
+registerKernel<AvgPool2dAttrs>({
+  op: 'avgPool2dGrad',
+  backend: 'webgpu',
+  run: ([g], a) => avgGrad('avgPool2dGrad', g, a, avgWindows(a)),
+});
+registerKernel<PoolShapes>({
+  op: 'adaptiveAvgPool2d',
+  backend: 'webgpu',
+  run: ([x], a) => avgForward('adaptiveAvgPool2d', x, a, adaptiveWindows(a)),
+});
+registerKernel<PoolShapes>({
+  op: 'adaptiveAvgPool2dGrad',
+  backend: 'webgpu',
+  run: ([g], a) => avgGrad('adaptiveAvgPool2dGrad', g, a, adaptiveWindows(a)),
 });
 
 /**
