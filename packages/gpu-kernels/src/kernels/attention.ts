@@ -458,6 +458,15 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: ve
     }
 
     const ds = withBias ? scratch(op, bhqk) : null;
+    // What both gradient kernels read: the packed query rows, K, V, and the mask and bias.
+    const gradBindings = () => {
+      const bind = new Bindings();
+      bind.add('P', packed.buffer, 'f32');
+      bind.add('K', bufferOf(op, k), 'f32');
+      bind.add('V', bufferOf(op, v), 'f32');
+      bindExtras(op, bind, mask, bias);
+      return bind;
+    };
     const qRow = (r: string) => `((b * NQ + ${r}) * H + h)`;
     const kRow = (r: string) => `((b * NK + ${r}) * KVH + kh)`;
     const vRow = (r: string) => `((b * NK + ${r}) * KVH + kh)`;
@@ -465,11 +474,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: ve
     // (2) dK, dV: one thread per key row, looping over the group's query heads and over query tiles.
     if (a.nk > 0) {
       const BQ = tileFor(a.headDim + a.valueDim + 2);
-      const bind = new Bindings();
-      bind.add('P', packed.buffer, 'f32');
-      bind.add('K', bufferOf(op, k), 'f32');
-      bind.add('V', bufferOf(op, v), 'f32');
-      bindExtras(op, bind, mask, bias);
+      const bind = gradBindings();
       bind.add('DK', dk.h.buffer, 'f32', true);
       bind.add('DVO', dv.h.buffer, 'f32', true);
       if (ds) bind.add('DS', ds.buffer, 'f32', true);
@@ -557,11 +562,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: ve
     // (3) dQ: one thread per query row, looping over key tiles.
     {
       const BK = tileFor(a.headDim + a.valueDim);
-      const bind = new Bindings();
-      bind.add('P', packed.buffer, 'f32');
-      bind.add('K', bufferOf(op, k), 'f32');
-      bind.add('V', bufferOf(op, v), 'f32');
-      bindExtras(op, bind, mask, bias);
+      const bind = gradBindings();
       bind.add('DQ', dq.h.buffer, 'f32', true);
       const kEnd = a.causal ? `min(NK, q0 + ${ROWS}u)` : 'NK';
       launch(
