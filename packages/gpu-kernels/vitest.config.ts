@@ -1,17 +1,9 @@
-import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { defineProject } from 'vitest/config';
+import { addChromiumVulkanLoader } from '../../scripts/testing/webgpu-suite.js';
 
-// Without a GPU, Dawn runs on the SwiftShader Vulkan driver of Debian's chromium package. That package keeps
-// its libvulkan.so.1 in /usr/lib/chromium, off the loader's path, and the loader reads LD_LIBRARY_PATH only
-// when a process starts: so it is set here, before vitest forks the test workers (which inherit it).
-const CHROMIUM_LIB = '/usr/lib/chromium';
-if (process.platform === 'linux' && existsSync(`${CHROMIUM_LIB}/libvulkan.so.1`)) {
-  const cur = process.env.LD_LIBRARY_PATH ?? '';
-  if (!cur.split(':').includes(CHROMIUM_LIB)) {
-    process.env.LD_LIBRARY_PATH = cur ? `${cur}:${CHROMIUM_LIB}` : CHROMIUM_LIB;
-  }
-}
+// SwiftShader's Vulkan loader must be on LD_LIBRARY_PATH before vitest forks its workers.
+addChromiumVulkanLoader();
 
 const coreSrc = (path: string) => fileURLToPath(new URL(`../core/src/${path}`, import.meta.url));
 
