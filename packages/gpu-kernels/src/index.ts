@@ -25,6 +25,7 @@ Object.assign(webgpuBackend, { kernelKit: webgpuKernelKit, fallback: cpuFallback
 
 export { emptyPool, type GpuMemoryInfo, gpuMemory, setPoisonOutputs, sizeClass } from './backend/queue.js';
 export { webgpuBackend } from './backend/webgpu-backend.js';
+export type { AttentionGradRows } from './kernels/attention-rows.js';
 export { type KitGrid, type KitOutput, type WebGPUKernelKit, webgpuKernelKit } from './kit.js';
 export { getWebGPUDevice, type WebGPUInfo, webgpuInfo } from './runtime/device.js';
 export { destroyWebGPU, type InitOptions, initWebGPU } from './runtime/init.js';

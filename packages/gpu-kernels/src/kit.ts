@@ -1,4 +1,5 @@
 import type { DType, Tensor } from '@attnkit/core';
+import { type AttentionGradRows, packAttentionGradRows } from './kernels/attention-rows.js';
 import {
   bufferOf,
   elementKernel,
@@ -97,6 +98,16 @@ export interface WebGPUKernelKit {
   wgslType(t: Tensor | DType): 'f32' | 'i32' | 'u32';
   /** The live adapter's description, features and limits (workgroup memory, invocations, grid size). */
   info(op: string): WebGPUInfo;
+  /**
+   * Packs the query rows of a flash-style attention backward, `[q, gOut, lse, delta]` per row, into `packed`
+   * (see `packAttentionGradRows`): the preprocessing dense `sdpa` and the attention packages share.
+   */
+  packAttentionGradRows(
+    op: string,
+    t: AttentionGradRows,
+    dims: { rows: number; headDim: number; valueDim: number },
+    packed: GPUBuffer,
+  ): void;
 }
 
 /** An output made by {@link WebGPUKernelKit.output}. */
@@ -133,4 +144,5 @@ export const webgpuKernelKit: WebGPUKernelKit = {
   rowMajor,
   wgslType,
   info: (op) => liveState(op).info,
+  packAttentionGradRows,
 };

@@ -3,17 +3,7 @@ import type { WebGPUKernelKit } from '@attnkit/gpu-kernels';
 import type { BlockSparseAttrs } from '../engine/defs.js';
 import { tiledDkDv, tiledDq } from './backward-tiled.js';
 import { dkdvBindings, dqBindings } from './bindings.js';
-import {
-  keyOf,
-  kitOf,
-  launchKernel,
-  qRow,
-  ROWS,
-  simpleKvTiles,
-  stageCode,
-  supported,
-  tileFor,
-} from './common.js';
+import { kitOf, launchKernel, qRow, ROWS, simpleKvTiles, stageCode, supported, tileFor } from './common.js';
 import { type DkDvKernel, type DqKernel, useTiled } from './variant.js';
 import {
   keyGrid,
@@ -41,47 +31,14 @@ import {
 
 const OP = 'sparse.blockBackward';
 
-/** Kernel (1): packs [q (D), gOut (DV), lse, delta] per query row into `packed`. */
+/** Kernel (1): packs [q (D), gOut (DV), lse, delta] per query row into `packed` (gpu-kernels' shared kernel). */
 function pack(kit: WebGPUKernelKit, a: BlockSparseAttrs, ins: Tensor[], packed: GPUBuffer): void {
   const [q, , , , out, lse, gOut, gLse] = ins;
-  const rows = a.batch * a.nq * a.heads;
-  const { headDim: D, valueDim: DV } = a;
-  const W = D + DV + 2;
-  const wg = kit.wgSize();
-  const { groups, index } = kit.grid(rows, wg);
-  kit.launch(
+  kit.packAttentionGradRows(
     OP,
-    `${keyOf('sparsePack', a, ins, 0)}|${groups}`,
-    () => /* wgsl */ `
-@group(0) @binding(0) var<storage, read> Q: array<f32>;
-@group(0) @binding(1) var<storage, read> O: array<f32>;
-@group(0) @binding(2) var<storage, read> GO: array<f32>;
-@group(0) @binding(3) var<storage, read> L: array<f32>;
-@group(0) @binding(4) var<storage, read> GL: array<f32>;
-@group(0) @binding(5) var<storage, read_write> P: array<f32>;
-${mainHeader(wg)}
-  let r = ${index};
-  if (r >= ${rows}u) { return; }
-  let p = r * ${W}u;
-  for (var c = 0u; c < ${D}u; c++) { P[p + c] = Q[${q.offset}u + r * ${D}u + c]; }
-  var acc = 0.0;
-  for (var c = 0u; c < ${DV}u; c++) {
-    let g = GO[${gOut.offset}u + r * ${DV}u + c];
-    P[p + ${D}u + c] = g;
-    acc += O[${out.offset}u + r * ${DV}u + c] * g;
-  }
-  P[p + ${D + DV}u] = L[${lse.offset}u + r];
-  P[p + ${D + DV + 1}u] = acc - GL[${gLse.offset}u + r];
-}`,
-    [
-      kit.bufferOf(OP, q),
-      kit.bufferOf(OP, out),
-      kit.bufferOf(OP, gOut),
-      kit.bufferOf(OP, lse),
-      kit.bufferOf(OP, gLse),
-      packed,
-    ],
-    groups,
+    { q, out, gOut, lse, gLse },
+    { rows: a.batch * a.nq * a.heads, headDim: a.headDim, valueDim: a.valueDim },
+    packed,
   );
 }
 

@@ -7,6 +7,7 @@ import {
 } from '@attnkit/core';
 import { acquire, type GpuHandle, releaseHandle } from '../backend/queue.js';
 import { liveState } from '../runtime/device.js';
+import { packAttentionGradRows } from './attention-rows.js';
 import { bufferOf, f32, grid, launch, MATH_WGSL, output, wgSize } from './common.js';
 
 // Dense scaled-dot-product attention (core's `sdpa` and `sdpaBackward`) as flash-style WGSL kernels: the
@@ -412,50 +413,15 @@ registerKernel<SdpaBackwardAttrs>({
     const key = (name: string, tile: number) =>
       keyOf(name, a, [q, k, v, out, lse, gOut, gLse, mask, bias], tile);
 
-    // (1) One packed row per query row: [q (D), gOut (DV), lse, delta = gOut . out - gLse]. Packing keeps the
-    // later kernels within the 8 storage buffers per stage that every WebGPU device allows.
+    // (1) One packed row per query row: [q (D), gOut (DV), lse, delta = gOut . out - gLse].
     const W = a.headDim + a.valueDim + 2;
     const packed = scratch(op, rows * W);
-    {
-      const wg = wgSize();
-      const { groups, index } = grid(rows, wg);
-      const { headDim: D, valueDim: DV } = a;
-      launch(
-        op,
-        `${key('sdpaPack', 0)}|${groups}`,
-        () => /* wgsl */ `
-@group(0) @binding(0) var<storage, read> Q: array<f32>;
-@group(0) @binding(1) var<storage, read> O: array<f32>;
-@group(0) @binding(2) var<storage, read> GO: array<f32>;
-@group(0) @binding(3) var<storage, read> L: array<f32>;
-@group(0) @binding(4) var<storage, read> GL: array<f32>;
-@group(0) @binding(5) var<storage, read_write> P: array<f32>;
-@compute @workgroup_size(${wg})
-fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: vec3u) {
-  let r = ${index};
-  if (r >= ${rows}u) { return; }
-  let p = r * ${W}u;
-  for (var c = 0u; c < ${D}u; c++) { P[p + c] = Q[${q.offset}u + r * ${D}u + c]; }
-  var acc = 0.0;
-  for (var c = 0u; c < ${DV}u; c++) {
-    let g = GO[${gOut.offset}u + r * ${DV}u + c];
-    P[p + ${D}u + c] = g;
-    acc += O[${out.offset}u + r * ${DV}u + c] * g;
-  }
-  P[p + ${D + DV}u] = L[${lse.offset}u + r];
-  P[p + ${D + DV + 1}u] = acc - GL[${gLse.offset}u + r];
-}`,
-        [
-          bufferOf(op, q),
-          bufferOf(op, out),
-          bufferOf(op, gOut),
-          bufferOf(op, lse),
-          bufferOf(op, gLse),
-          packed.buffer,
-        ],
-        groups,
-      );
-    }
+    packAttentionGradRows(
+      op,
+      { q, out, gOut, lse, gLse },
+      { rows, headDim: a.headDim, valueDim: a.valueDim },
+      packed.buffer,
+    );
 
     const ds = withBias ? scratch(op, bhqk) : null;
     // What both gradient kernels read: the packed query rows, K, V, and the mask and bias.
