@@ -1,7 +1,7 @@
 import type { Tensor } from '@attnkit/core';
 import { bufferOf, grid, launch, wgSize } from './common.js';
 
-/** The tensors of an attention backward whose query rows {@link packAttentionGradRows} packs. */
+/** The tensors of an attention backward whose query rows `WebGPUKernelKit.packAttentionGradRows` packs. */
 export interface AttentionGradRows {
   /** Queries, `rows x headDim` (any leading layout, one row per query and head). */
   q: Tensor;
