@@ -18,6 +18,7 @@ import {
 } from '@attnkit/core';
 import { checkInt } from '../util/check.js';
 import { Conv1d } from '../util/conv1d.js';
+import { checkHeads } from '../util/heads.js';
 import { inlineAttention, inlineLocalTerm } from './inline-attention.js';
 
 /** Options of {@link InLineAttention}. */
@@ -54,11 +55,7 @@ export class InLineAttention extends Module {
 
   constructor(dim: number, numHeads: number, opts: InLineAttentionOptions = {}) {
     super();
-    checkInt('InLineAttention', 'dim', dim, 1);
-    checkInt('InLineAttention', 'numHeads', numHeads, 1);
-    if (dim % numHeads !== 0) {
-      throw new ValueError('InLineAttention', 'numHeads', `a divisor of dim ${dim}`, String(numHeads));
-    }
+    checkHeads('InLineAttention', dim, numHeads);
     this.dim = dim;
     this.numHeads = numHeads;
     this.clsTokens = checkInt('InLineAttention', 'clsTokens', opts.clsTokens ?? 0, 0);

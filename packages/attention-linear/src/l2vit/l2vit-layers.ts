@@ -16,6 +16,7 @@ import {
   ValueError,
 } from '@attnkit/core';
 import { checkInt } from '../util/check.js';
+import { checkHeads } from '../util/heads.js';
 import { enhancedLinearAttention } from './enhanced-linear-attention.js';
 
 /** Options of {@link L2ViTLinearAttention}. */
@@ -44,11 +45,7 @@ export class L2ViTLinearAttention extends Module {
 
   constructor(dim: number, numHeads = 8, opts: L2ViTLinearAttentionOptions = {}) {
     super();
-    checkInt('L2ViTLinearAttention', 'dim', dim, 1);
-    checkInt('L2ViTLinearAttention', 'numHeads', numHeads, 1);
-    if (dim % numHeads !== 0) {
-      throw new ValueError('L2ViTLinearAttention', 'numHeads', `a divisor of dim ${dim}`, String(numHeads));
-    }
+    checkHeads('L2ViTLinearAttention', dim, numHeads);
     this.dim = dim;
     this.numHeads = numHeads;
     const f = { dtype: opts.dtype ?? 'float32', backend: opts.backend };

@@ -23,6 +23,7 @@ import {
   ValueError,
 } from '@attnkit/core';
 import { checkInt } from '../util/check.js';
+import { checkHeads } from '../util/heads.js';
 
 const LETTERS = 'ijklmnop';
 
@@ -103,11 +104,7 @@ export class Tpe extends Module {
 
   constructor(embedDim: number, numHeads: number, opts: TpeOptions = {}) {
     super();
-    checkInt('Tpe', 'embedDim', embedDim, 1);
-    checkInt('Tpe', 'numHeads', numHeads, 1);
-    if (embedDim % numHeads !== 0) {
-      throw new ValueError('Tpe', 'numHeads', `a divisor of embedDim ${embedDim}`, String(numHeads));
-    }
+    checkHeads('Tpe', embedDim, numHeads, 'embedDim');
     this.embedDim = embedDim;
     this.numHeads = numHeads;
     const f = { dtype: opts.dtype ?? 'float32', backend: opts.backend };

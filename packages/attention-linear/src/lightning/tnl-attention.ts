@@ -15,7 +15,7 @@ import {
   tidy,
   ValueError,
 } from '@attnkit/core';
-import { checkInt } from '../util/check.js';
+import { checkHeads } from '../util/heads.js';
 import { lightningAttention } from './lightning-attention.js';
 import { tnlLayerSlopes } from './slopes.js';
 
@@ -60,11 +60,7 @@ export class TnlAttention extends Module {
 
   constructor(embedDim: number, numHeads: number, opts: TnlAttentionOptions = {}) {
     super();
-    checkInt('TnlAttention', 'embedDim', embedDim, 1);
-    checkInt('TnlAttention', 'numHeads', numHeads, 1);
-    if (embedDim % numHeads !== 0) {
-      throw new ValueError('TnlAttention', 'numHeads', `a divisor of embedDim ${embedDim}`, String(numHeads));
-    }
+    checkHeads('TnlAttention', embedDim, numHeads, 'embedDim');
     this.embedDim = embedDim;
     this.numHeads = numHeads;
     this.headDim = embedDim / numHeads;

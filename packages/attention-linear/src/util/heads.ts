@@ -4,11 +4,16 @@
 import { type FactoryOptions, Linear, reshape, type Tensor, tidy, ValueError } from '@attnkit/core';
 import { checkInt } from './check.js';
 
-/** Checks that `dim` and `numHeads` are positive integers and that `numHeads` divides `dim`; errors name `op`. */
-export function checkHeads(op: string, dim: number, numHeads: number): void {
-  checkInt(op, 'dim', dim, 1);
+/**
+ * Checks that the width `dim` and `numHeads` are positive integers and that `numHeads` divides `dim`; errors
+ * name `op` and the width as `dimName` (the layer's own argument name, e.g. `embedDim`).
+ */
+export function checkHeads(op: string, dim: number, numHeads: number, dimName = 'dim'): void {
+  checkInt(op, dimName, dim, 1);
   checkInt(op, 'numHeads', numHeads, 1);
-  if (dim % numHeads !== 0) throw new ValueError(op, 'numHeads', `a divisor of dim ${dim}`, String(numHeads));
+  if (dim % numHeads !== 0) {
+    throw new ValueError(op, 'numHeads', `a divisor of ${dimName} ${dim}`, String(numHeads));
+  }
 }
 
 /** A maker of `Linear(dim, dim)` projections with the layer's dtype and backend, and bias (default `bias`). */
