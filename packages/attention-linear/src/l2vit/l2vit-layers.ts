@@ -9,7 +9,6 @@ import {
   Linear,
   Module,
   narrow,
-  permute,
   reshape,
   type Tensor,
   tidy,
@@ -17,6 +16,7 @@ import {
 } from '@attnkit/core';
 import { checkInt } from '../util/check.js';
 import { checkHeads } from '../util/heads.js';
+import { onTokenMap } from '../util/token-map.js';
 import { enhancedLinearAttention } from './enhanced-linear-attention.js';
 
 /** Options of {@link L2ViTLinearAttention}. */
@@ -112,20 +112,8 @@ export class LCM extends Module {
 
   /** `x` `[batch, H*W, C]`, `size` `[H, W]`, to `[batch, H*W, C]`. */
   override forward(x: Tensor, size: readonly [number, number]): Tensor {
-    const [hh, ww] = size;
-    if (x.rank !== 3 || x.shape[1] !== hh * ww) {
-      throw new ValueError(
-        'LCM',
-        'x',
-        `a tensor [batch, ${hh * ww}, channels] for size [${hh}, ${ww}]`,
-        `[${x.shape.join(', ')}]`,
-      );
-    }
-    const [b, n, c] = x.shape;
-    return tidy(() => {
-      const img = reshape(permute(x, [0, 2, 1]), [b, c, hh, ww]);
-      const y = this.conv2.forward(this.bn.forward(this.act.forward(this.conv1.forward(img))));
-      return permute(reshape(y, [b, c, n]), [0, 2, 1]);
-    });
+    return onTokenMap('LCM', x, size, (img) =>
+      this.conv2.forward(this.bn.forward(this.act.forward(this.conv1.forward(img)))),
+    );
   }
 }

@@ -8,13 +8,11 @@ import {
   Mlp,
   Module,
   ModuleList,
-  permute,
-  reshape,
   type Tensor,
   tidy,
-  ValueError,
 } from '@attnkit/core';
 import { checkInt } from '../util/check.js';
+import { onTokenMap } from '../util/token-map.js';
 import { L2ViTLinearAttention, LCM } from './l2vit-layers.js';
 
 /** L2ViT's `CPE`: `x + DWConv_kxk(x)` on the token map (`proj`: depthwise, bias), no activation. */
@@ -34,20 +32,12 @@ export class CPE extends Module {
 
   /** `x` `[batch, H*W, C]`, `size` `[H, W]`. */
   override forward(x: Tensor, size: readonly [number, number]): Tensor {
-    const [h, w] = size;
-    if (x.rank !== 3 || x.shape[1] !== h * w) {
-      throw new ValueError(
-        'CPE',
-        'x',
-        `a tensor [batch, ${h * w}, channels] for size [${h}, ${w}]`,
-        `[${x.shape.join(', ')}]`,
-      );
-    }
-    const [b, n, c] = x.shape;
-    return tidy(() => {
-      const feat = this.proj.forward(reshape(permute(x, [0, 2, 1]), [b, c, h, w]));
-      return add(x, permute(reshape(feat, [b, c, n]), [0, 2, 1]));
-    });
+    return tidy(() =>
+      add(
+        x,
+        onTokenMap('CPE', x, size, (img) => this.proj.forward(img)),
+      ),
+    );
   }
 }
 
