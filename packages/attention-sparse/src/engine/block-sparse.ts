@@ -48,37 +48,42 @@ export interface BlockSparseResult {
   lse: Tensor;
 }
 
-function checkQkv(q: Tensor, k: Tensor, v: Tensor): void {
+/**
+ * Checks `q` `[batch, nq, heads, dim]`, `k` `[batch, nk, kvHeads, dim]`, `v` `[batch, nk, kvHeads, valueDim]`:
+ * live, one float dtype, no empty axis, heads a multiple of kvHeads. Errors name `op` (the engine, or the method
+ * that calls it, so a user sees the function they called).
+ */
+export function checkQkv(op: string, q: Tensor, k: Tensor, v: Tensor): void {
   const named = [
     ['q', q],
     ['k', k],
     ['v', v],
   ] as const;
   for (const [arg, t] of named) {
-    t.assertAlive(OP, arg);
-    if (!isFloat(t.dtype)) throw new DTypeError(OP, arg, 'a float32 or float64 tensor', t.dtype);
-    if (t.dtype !== q.dtype) throw new DTypeError(OP, arg, `${q.dtype} like q`, t.dtype);
+    t.assertAlive(op, arg);
+    if (!isFloat(t.dtype)) throw new DTypeError(op, arg, 'a float32 or float64 tensor', t.dtype);
+    if (t.dtype !== q.dtype) throw new DTypeError(op, arg, `${q.dtype} like q`, t.dtype);
     if (t.rank !== 4) {
-      throw new ShapeError(OP, arg, 'a 4-D tensor [batch, tokens, heads, dim]', fmtShape(t.shape));
+      throw new ShapeError(op, arg, 'a 4-D tensor [batch, tokens, heads, dim]', fmtShape(t.shape));
     }
-    if (t.shape.some((n) => n < 1)) throw new ShapeError(OP, arg, 'no empty axis', fmtShape(t.shape));
+    if (t.shape.some((n) => n < 1)) throw new ShapeError(op, arg, 'no empty axis', fmtShape(t.shape));
   }
   if (k.shape[0] !== q.shape[0]) {
-    throw new ShapeError(OP, 'k', `batch ${q.shape[0]} like q ${fmtShape(q.shape)}`, fmtShape(k.shape));
+    throw new ShapeError(op, 'k', `batch ${q.shape[0]} like q ${fmtShape(q.shape)}`, fmtShape(k.shape));
   }
   if (v.shape[0] !== k.shape[0] || v.shape[1] !== k.shape[1] || v.shape[2] !== k.shape[2]) {
     throw new ShapeError(
-      OP,
+      op,
       'v',
       `[${k.shape[0]}, ${k.shape[1]}, ${k.shape[2]}, valueDim] like k`,
       fmtShape(v.shape),
     );
   }
   if (q.shape[2] % k.shape[2] !== 0) {
-    throw new ShapeError(OP, 'k', `a number of heads dividing q's ${q.shape[2]}`, `${k.shape[2]} heads`);
+    throw new ShapeError(op, 'k', `a number of heads dividing q's ${q.shape[2]}`, `${k.shape[2]} heads`);
   }
   if (k.shape[3] !== q.shape[3]) {
-    throw new ShapeError(OP, 'k', `headDim ${q.shape[3]} like q ${fmtShape(q.shape)}`, fmtShape(k.shape));
+    throw new ShapeError(op, 'k', `headDim ${q.shape[3]} like q ${fmtShape(q.shape)}`, fmtShape(k.shape));
   }
 }
 
@@ -202,7 +207,7 @@ export function blockSparseAttention(
   layout: BlockLayout,
   opts: BlockSparseOptions = {},
 ): BlockSparseResult {
-  checkQkv(q, k, v);
+  checkQkv(OP, q, k, v);
   const [batch, nq, heads, headDim] = q.shape;
   const nk = k.shape[1];
   const layoutShape = checkLayout(layout, batch, heads, nq, nk);

@@ -5,11 +5,9 @@ import {
   arange,
   cast,
   einsum,
-  fmtShape,
   gt,
   indexSelect,
   noGrad,
-  ShapeError,
   type Tensor,
   tensor,
   tidy,
@@ -90,30 +88,5 @@ export function checkInt(op: string, arg: string, v: unknown, min = 1): number {
   return v;
 }
 
-/**
- * Checks `q` `[batch, nq, heads, dim]`, `k` `[batch, nk, kvHeads, dim]`, `v` `[batch, nk, kvHeads, valueDim]`
- * for a method (the engine repeats the checks under its own name).
- */
-export function checkQkv(op: string, q: Tensor, k: Tensor, v: Tensor): void {
-  for (const [arg, t] of [
-    ['q', q],
-    ['k', k],
-    ['v', v],
-  ] as const) {
-    t.assertAlive(op, arg);
-    if (t.rank !== 4) {
-      throw new ShapeError(op, arg, 'a 4-D tensor [batch, tokens, heads, dim]', fmtShape(t.shape));
-    }
-  }
-  if (k.shape[0] !== q.shape[0] || k.shape[3] !== q.shape[3] || q.shape[2] % k.shape[2] !== 0) {
-    throw new ShapeError(
-      op,
-      'k',
-      `[${q.shape[0]}, nk, a divisor of ${q.shape[2]}, ${q.shape[3]}] to match q ${fmtShape(q.shape)}`,
-      fmtShape(k.shape),
-    );
-  }
-  if (v.shape[0] !== k.shape[0] || v.shape[1] !== k.shape[1] || v.shape[2] !== k.shape[2]) {
-    throw new ShapeError(op, 'v', `[${k.shape.slice(0, 3).join(', ')}, valueDim] like k`, fmtShape(v.shape));
-  }
-}
+// Methods check their q, k, v with the engine's checks, under their own name.
+export { checkQkv } from '../engine/block-sparse.js';
